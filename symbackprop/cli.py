@@ -1,0 +1,176 @@
+"""The command line: parse arguments, call the library, map outcomes to exit codes.
+
+Exit codes, in this one place: 0 success (verify: equivalent; check: all agree), 1 a negative
+answer (verify: not equivalent; check: a disagreement), 2 bad input.  Errors are one line on
+stderr.  The library is imported inside each command so that ``--help`` stays fast.
+"""
+
+import argparse
+import json
+import sys
+
+EXIT_OK, EXIT_NEGATIVE, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors as one line and exit code 2."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _add_network(p):
+    g = p.add_argument_group("network (default: the lectures' 1,1,1,1 sigmoid network, quadratic cost)")
+    g.add_argument("--sizes", help="layer widths from input to output, e.g. 784,256,10")
+    g.add_argument("--activation", help="one activation for every layer, or one per weight layer "
+                                        "(sigmoid, tanh, relu, identity, softplus)")
+    g.add_argument("--cost", help="quadratic (default, no 1/2), half_quadratic or cross_entropy")
+
+
+def _network(args):
+    from .spec import Network
+
+    return Network.parse(args.sizes, args.activation, args.cost)
+
+
+def _build_parser():
+    parser = _Parser(prog="symbackprop", description="Backpropagation derived symbolically with SymPy: "
+                     "study notes, verdicts on hand-written formulas, and gradient code.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    p = sub.add_parser("derive", help="derive backpropagation for a network and print it")
+    _add_network(p)
+    p.add_argument("--format", choices=["text", "latex", "json"], default="text")
+
+    p = sub.add_parser("notes", help="write study notes (.tex, .md and with --pdf a .pdf)")
+    _add_network(p)
+    p.add_argument("-o", "--output", default="output", metavar="DIR", help="output folder (default: output/)")
+    p.add_argument("--pdf", action="store_true", help="also compile the PDF with pdflatex")
+
+    p = sub.add_parser("verify", help="check a hand-written LaTeX formula against the derivation")
+    _add_network(p)
+    p.add_argument("formula", nargs="?", help=r"e.g. '\frac{\partial C_0}{\partial w^{(L)}} = a^{(L-1)} \sigma'(z^{(L)}) 2(a^{(L)}-y)'")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--batch", metavar="FILE.jsonl", help="grade one JSON object per line")
+    p.add_argument("-o", "--output", metavar="RESULTS.jsonl", help="with --batch: write results here")
+
+    p = sub.add_parser("codegen", help="write a standalone NumPy module computing the gradients")
+    _add_network(p)
+    p.add_argument("-o", "--output", required=True, metavar="FILE.py")
+
+    p = sub.add_parser("check", help="compare derived, sympy.diff, numerical and finite-difference gradients")
+    _add_network(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int, default=3, help="number of random examples (default 3)")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def cmd_derive(args):
+    from .derivation import derive
+
+    derivation = derive(_network(args))
+    if args.format == "json":
+        print(json.dumps(derivation.to_dict(), indent=2, ensure_ascii=False))
+    elif args.format == "latex":
+        from .render import derivation_latex
+
+        print(derivation_latex(derivation))
+    else:
+        from .render import derivation_text
+
+        print(derivation_text(derivation))
+    return EXIT_OK
+
+
+def cmd_notes(args):
+    from .render import write_notes
+
+    networks = None if args.sizes is None and args.activation is None and args.cost is None else [_network(args)]
+    for path in write_notes(networks, args.output, pdf=args.pdf):
+        print(path)
+    return EXIT_OK
+
+
+def cmd_verify(args):
+    from .errors import SymbackpropError
+    from . import verifier as verify
+
+    if args.batch:
+        if args.formula:
+            raise SymbackpropError("give either a FORMULA or --batch FILE.jsonl, not both")
+        summary = verify.grade_file(args.batch, args.output, default_network=_network(args))
+        print(summary.text(), file=sys.stderr if args.output is None else sys.stdout)
+        return EXIT_OK
+    if args.output:
+        raise SymbackpropError("-o is for --batch results; a single verdict is printed")
+    if args.formula is None:
+        raise SymbackpropError("verify needs a FORMULA in quotes, or --batch FILE.jsonl")
+    result = verify.verify(args.formula, _network(args))
+    print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else result.text())
+    return EXIT_OK if result.equivalent else EXIT_NEGATIVE
+
+
+def cmd_codegen(args):
+    from .codegen import write_module
+
+    path = write_module(_network(args), args.output)
+    print(path)
+    return EXIT_OK
+
+
+def cmd_check(args):
+    from .gradcheck import check
+    from .errors import SymbackpropError
+
+    if not 1 <= args.batch <= 1000:
+        raise SymbackpropError(f"--batch {args.batch}: use between 1 and 1000 examples")
+    report = check(_network(args), batch=args.batch, seed=args.seed)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.text())
+    return EXIT_OK if report.agree else EXIT_NEGATIVE
+
+
+COMMANDS = {"derive": cmd_derive, "notes": cmd_notes, "verify": cmd_verify,
+            "codegen": cmd_codegen, "check": cmd_check}
+
+
+def main(argv=None):
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.version:
+            from . import __version__
+
+            print(__version__)
+            return EXIT_OK
+        if args.command is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        return COMMANDS[args.command](args)
+    except _UsageError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("symbackprop: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as e:  # noqa: BLE001 - the one place errors become exit codes
+        from .errors import FormulaError, SymbackpropError
+
+        if isinstance(e, SymbackpropError):
+            print(f"symbackprop: error: {e}", file=sys.stderr)
+            if isinstance(e, FormulaError) and e.context() and sys.stderr.isatty():
+                print(e.context(), file=sys.stderr)  # the caret, for people at a terminal
+            return e.exit_code
+        print(f"symbackprop: internal error ({type(e).__name__}: {e}); please report it", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

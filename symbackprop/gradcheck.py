@@ -1,0 +1,203 @@
+"""``check``: do the derived formulas give the true gradients for this network?
+
+At random parameters and a small random batch, the gradients of the mean cost are computed
+several independent ways and compared with the numerical backprop, parameter by parameter:
+
+* derived    the derivation's BP1-BP4, instantiated for every weight and bias, evaluated
+* sympy.diff the fully expanded cost differentiated by SymPy (small networks only)
+* backprop   the numerical matrix-form backprop (the reference column)
+* finite differences, central, in float64
+* any gradient providers registered in ``PROVIDERS`` (codegen adds its generated functions)
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from . import groundtruth, instantiate, numeric
+from . import notation as nt
+from .derivation import derive
+from .model import bind_activations
+
+DERIVED_LIMIT = 600  # parameters up to which the derived formulas are evaluated one by one
+FD_ALL_LIMIT = 2000  # parameters up to which every entry gets a finite difference
+FD_SAMPLE = 400  # entries sampled beyond that
+EXACT_TOLERANCE = 1e-8  # relative, for methods that should agree to rounding
+FD_TOLERANCE = 1e-5  # relative (with an absolute floor of the same size) for finite differences
+
+PROVIDERS = {}
+"""name -> function(network, params, X, Y) returning gradients like numeric.backprop."""
+
+
+@dataclass
+class Method:
+    key: str
+    label: str
+    note: str
+    tolerance: float
+    skipped: str = ""
+    grads: dict = field(default=None, repr=False)
+
+
+@dataclass
+class CheckReport:
+    network: object
+    batch: int
+    seed: int
+    methods: list
+    rows: list  # (name, shape, {key: (max_abs, max_rel)})
+
+    @property
+    def agree(self):
+        return all(self._ok(m, diffs) for _, _, diffs in self.rows for m in self.methods if not m.skipped)
+
+    def _ok(self, method, diffs):
+        if method.key not in diffs:
+            return True
+        abs_diff, rel_diff = diffs[method.key]
+        return rel_diff <= method.tolerance or abs_diff <= method.tolerance
+
+    def text(self):
+        lines = [f"check {self.network.describe()}: gradients of the mean cost over {self.batch} random "
+                 f"examples at random parameters (seed {self.seed})"]
+        for m in self.methods:
+            status = f"skipped: {m.skipped}" if m.skipped else m.note
+            lines.append(f"  {m.label:<20} {status}")
+        shown = [m for m in self.methods if not m.skipped and m.key != "backprop"]
+        head = f"  {'parameter':<10} {'shape':<12}" + "".join(f" {m.label + ' vs backprop':>33}" for m in shown)
+        lines += ["", head, f"  {'':<10} {'':<12}" + "".join(f" {'max abs':>16} {'max rel':>16}" for _ in shown)]
+        for name, shape, diffs in self.rows:
+            cells = ""
+            for m in shown:
+                if m.key in diffs:
+                    abs_diff, rel_diff = diffs[m.key]
+                    flag = "" if self._ok(m, diffs) else " !"
+                    cells += f" {abs_diff:>16.3e} {rel_diff:>14.3e}{flag:2}"
+                else:
+                    cells += f" {'-':>16} {'-':>16}"
+            lines.append(f"  {name:<10} {str(shape):<12}{cells}")
+        lines.append("")
+        lines.append("all gradients agree" if self.agree else "DISAGREEMENT: see the rows marked !")
+        return "\n".join(lines)
+
+    def to_dict(self):
+        return {"network": self.network.to_dict(), "agree": self.agree, "batch": self.batch, "seed": self.seed,
+                "methods": [{"key": m.key, "label": m.label, "skipped": m.skipped or None,
+                             "tolerance": m.tolerance} for m in self.methods],
+                "rows": [{"parameter": n, "shape": list(s),
+                          "diffs": {k: {"max_abs": a, "max_rel": r} for k, (a, r) in d.items()}}
+                         for n, s, d in self.rows]}
+
+
+def _derived_numeric(derivation, params, X, Y):
+    """Evaluate the instantiated BP1-BP4 formulas example by example, δ layer by layer."""
+    net = derivation.network
+    deltas = {d: bind_activations(f, net) for d, f in instantiate.deltas(derivation).items()}
+    formulas = {p: bind_activations(f, net) for p, f in instantiate.gradient_formulas(derivation).items()}
+    order = sorted(deltas, key=lambda d: (-int(d.indices[0]), int(d.indices[1])))
+    leaves = {nt.w[layer, j, k]: params[f"W{layer}"][j, k]
+              for layer in range(1, net.depth + 1)
+              for j in range(net.width(layer)) for k in range(net.width(layer - 1))}
+    grads = {name: np.zeros_like(params[name]) for name in numeric.parameter_names(net)}
+    zs, acts = numeric.forward(net, params, X)
+    for e in range(X.shape[0]):
+        values = dict(leaves)
+        values.update({nt.y[j]: Y[e, j] for j in range(net.width(net.depth))})
+        for layer in range(0, net.depth + 1):
+            for j in range(net.width(layer)):
+                values[nt.a[layer, j]] = acts[layer][e, j]
+                if layer:
+                    values[nt.z[layer, j]] = zs[layer][e, j]
+        values = {key: sp.Float(v, 30) for key, v in values.items()}
+        for d in order:
+            values[d] = deltas[d].xreplace(values).evalf(30)
+        for param, formula in formulas.items():
+            layer = int(param.indices[0])
+            value = float(formula.xreplace(values).evalf(30))
+            if param.base == nt.w:
+                grads[f"W{layer}"][int(param.indices[1]), int(param.indices[2])] += value
+            else:
+                grads[f"b{layer}"][int(param.indices[1])] += value
+    return {name: g / X.shape[0] for name, g in grads.items()}
+
+
+def _explicit_numeric(network, params, X, Y):
+    f = groundtruth.lambdified(groundtruth.explicit_gradients(network), network)
+    names = numeric.parameter_names(network)
+    flat_params = np.concatenate([np.concatenate([params[f"W{layer}"].ravel(), params[f"b{layer}"]])
+                                  for layer in range(1, network.depth + 1)])
+    total = np.zeros(flat_params.size)
+    for e in range(X.shape[0]):
+        total += np.array(f(np.concatenate([X[e], flat_params, Y[e]])), dtype=float)
+    total /= X.shape[0]
+    grads, pos = {}, 0
+    for name in names:
+        size = params[name].size
+        grads[name] = total[pos:pos + size].reshape(params[name].shape)
+        pos += size
+    return grads
+
+
+def _diff(candidate, reference):
+    mask = ~np.isnan(candidate)
+    if not mask.any():
+        return None
+    delta = np.abs(candidate[mask] - reference[mask])
+    return float(delta.max()), float((delta / np.maximum(np.abs(reference[mask]), 1e-8)).max())
+
+
+def check(network=None, batch=3, seed=0):
+    """Compare every way of computing the gradients for ``network``; see the module docstring."""
+    from .spec import Network
+
+    network = Network.parse() if network is None else network
+    derivation = derive(network)
+    params = numeric.init_params(network, seed)
+    X, Y = numeric.random_batch(network, batch, seed + 1)
+    params_count = network.num_parameters
+
+    methods = [Method("derived", "derived formulas", "BP1-BP4 instantiated for every weight and bias",
+                      EXACT_TOLERANCE),
+               Method("sympy", "sympy.diff", "of the fully expanded cost", EXACT_TOLERANCE),
+               Method("backprop", "numerical backprop", "matrix form on the batch (the reference)", 0.0),
+               Method("fd", "finite differences", "central, h = 1e-6, float64", FD_TOLERANCE)]
+    methods += [Method(key, key, "registered provider", EXACT_TOLERANCE) for key in PROVIDERS]
+
+    reference = numeric.backprop(network, params, X, Y)
+    for m in methods:
+        if m.key == "backprop":
+            m.grads = reference
+        elif m.key == "derived":
+            if params_count > DERIVED_LIMIT:
+                m.skipped = f"{params_count:,} parameters > {DERIVED_LIMIT} (one formula per parameter)"
+            else:
+                m.grads = _derived_numeric(derivation, params, X, Y)
+        elif m.key == "sympy":
+            if not groundtruth.small_enough(network):
+                m.skipped = (f"{params_count:,} parameters > {groundtruth.EXPLICIT_LIMIT}; the expanded "
+                             "cost grows too fast to differentiate")
+            else:
+                m.grads = _explicit_numeric(network, params, X, Y)
+        elif m.key == "fd":
+            entries = None
+            if params_count > FD_ALL_LIMIT:
+                rng = np.random.default_rng(seed + 2)
+                share = FD_SAMPLE / params_count
+                entries = {name: rng.choice(p.size, max(1, int(round(p.size * share))), replace=False)
+                           for name, p in params.items()}
+                m.note = f"central, h = 1e-6, float64, at {sum(map(len, entries.values()))} sampled entries"
+            m.grads = numeric.finite_differences(network, params, X, Y, entries=entries)
+        else:
+            m.grads = PROVIDERS[m.key](network, params, X, Y)
+
+    rows = []
+    for name in numeric.parameter_names(network):
+        diffs = {}
+        for m in methods:
+            if m.grads is not None and m.key != "backprop":
+                result = _diff(np.asarray(m.grads[name], dtype=float), reference[name])
+                if result is not None:
+                    diffs[m.key] = result
+        rows.append((name, params[name].shape, diffs))
+    return CheckReport(network, batch, seed, methods, rows)

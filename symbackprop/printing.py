@@ -1,0 +1,231 @@
+"""Printers that write SymPy expressions in the project's notation.
+
+``latex(expr)`` gives ``w^{(L)}_{jk}``, ``\\sigma'(z^{(l)}_j)``, ``\\frac{\\partial C_0}{\\partial
+a^{(L-1)}}``; ``text(expr)`` gives the same in plain Unicode for terminals.  Both are SymPy
+printers with one ``_print_<Class>`` method per construct, as SymPy's own printers are built.
+"""
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+from . import notation as nt
+
+_LATEX_BASE = {"a": "a", "z": "z", "w": "w", "b": "b", "delta": r"\delta", "y": "y", "n": "n"}
+_TEXT_BASE = {"a": "a", "z": "z", "w": "w", "b": "b", "delta": "δ", "y": "y", "n": "n"}
+_MATRIX_LATEX = {"grad": r"\nabla_a C"}
+_MATRIX_TEXT = {"grad": "∇_a C"}
+
+
+def _joined_indices(parts):
+    """'jk' when every index is one character (as the lectures write w_{jk}), else 'j,k'."""
+    return ("" if all(len(p) == 1 for p in parts) else ",").join(parts)
+
+
+class OrderedMul(sp.Mul):
+    """A product whose printers keep the factors in the order they were given.
+
+    A chain rule reads left to right (∂z/∂w · ∂a/∂z · ∂C/∂a); SymPy's Mul would sort it.
+    Arithmetic on it behaves as on any Mul.
+    """
+
+
+def ordered_product(*factors):
+    """A product that prints its factors in the given order; factors equal to 1 are dropped."""
+    factors = [f for f in factors if f != 1]
+    if not factors:
+        return sp.Integer(1)
+    return factors[0] if len(factors) == 1 else OrderedMul(*factors, evaluate=False)
+
+
+class OrderedAdd(sp.Add):
+    """A sum whose printers keep the terms in the given order: z = w a + b, not b + a w."""
+
+
+def ordered_sum(*terms):
+    terms = [t for t in terms if t != 0]
+    return terms[0] if len(terms) == 1 else OrderedAdd(*terms, evaluate=False)
+
+
+def _positive_first(printer, expr):
+    """Terms of a sum with the positive ones first, as people write a − y rather than −y + a."""
+    terms = printer._as_ordered_terms(expr, order=None)
+    return sorted(terms, key=lambda t: t.could_extract_minus_sign())
+
+
+def _compact(s):
+    return s.replace(" ", "")
+
+
+class NotationLatexPrinter(LatexPrinter):
+    """LaTeX in the lectures' notation: layers as parenthesised superscripts."""
+
+    printmethod = "_symbackprop_latex"  # our _print_ methods win over the classes' own
+
+    def _layer(self, layer):
+        return _compact(self._print(layer))
+
+    def _print_Indexed(self, expr):
+        name = str(expr.base.label)
+        base = _LATEX_BASE.get(name, name)
+        idx = list(expr.indices)
+        if expr.base in nt.LAYERED:
+            sup = f"^{{({self._layer(idx.pop(0))})}}"
+        else:
+            sup = ""
+        if not idx:
+            return base + sup
+        sub = _joined_indices([_compact(self._print(i)) for i in idx])
+        return f"{base}{sup}_{{{sub}}}"
+
+    def _print_Derivative(self, expr):
+        (var, count), = expr.variable_count
+        num = self._print(expr.expr)
+        return rf"\frac{{\partial {num}}}{{\partial {self._print(var)}}}"
+
+    def _print_OrderedMul(self, expr):
+        return " ".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=True) for f in expr.args)
+
+    def _print_OrderedAdd(self, expr):
+        return self._print_Add(expr, keep=True)
+
+    def _print_Add(self, expr, order=None, keep=False):
+        out = ""
+        for i, term in enumerate(expr.args if keep else _positive_first(self, expr)):
+            if i and term.could_extract_minus_sign():
+                out += " - "
+                term = -term
+            elif i:
+                out += " + "
+            piece = self._print(term)
+            out += rf"\left({piece}\right)" if self._needs_add_brackets(term) else piece
+        return out
+
+    def _print_sigma(self, expr, exp=None):
+        power = f"^{{{exp}}}" if exp else ""
+        return rf"\sigma{power}({self._print(expr.args[0])})"
+
+    def _print_sigma_prime(self, expr, exp=None):
+        return rf"\sigma'({self._print(expr.args[0])})" + (f"^{{{exp}}}" if exp else "")
+
+    def _print_grad_a_C(self, expr):
+        return r"\nabla_a C"
+
+    def _print_MatrixSymbol(self, expr):
+        part = nt.matrix_part(expr)
+        if part is None:
+            return super()._print_MatrixSymbol(expr)
+        kind, layer = part
+        if kind in _MATRIX_LATEX:
+            return _MATRIX_LATEX[kind]
+        if kind == "y":
+            return "y"
+        return f"{_LATEX_BASE[kind]}^{{({self._layer(layer)})}}"
+
+    def _print_Transpose(self, expr):
+        return rf"\left({self._print(expr.arg)}\right)^{{T}}"
+
+    def _print_HadamardProduct(self, expr):
+        return r" \odot ".join(self.parenthesize(arg, 50) for arg in expr.args)
+
+    def _print_ElementwiseApplyFunction(self, expr):
+        body = expr.function.expr.func(expr.expr)
+        return self._print(body)
+
+
+class NotationTextPrinter(StrPrinter):
+    """The same notation in Unicode text: w^(L)_jk, σ'(z^(L)), ∂C_0/∂a^(L-1)."""
+
+    printmethod = "_symbackprop_text"
+
+    def _print_Indexed(self, expr):
+        name = str(expr.base.label)
+        base = _TEXT_BASE.get(name, name)
+        idx = list(expr.indices)
+        sup = f"^({_compact(self._print(idx.pop(0)))})" if expr.base in nt.LAYERED else ""
+        if not idx:
+            return base + sup
+        sub = _joined_indices([_compact(self._print(i)) for i in idx])
+        return f"{base}{sup}_{sub}" if len(sub) <= 2 and "," not in sub else f"{base}{sup}_{{{sub}}}"
+
+    def _print_Derivative(self, expr):
+        (var, count), = expr.variable_count
+        return f"∂{self._print(expr.expr)}/∂{self._print(var)}"
+
+    def _print_OrderedMul(self, expr):
+        return "·".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=True) for f in expr.args)
+
+    def _print_Mul(self, expr):
+        return super()._print_Mul(expr).replace("**", "^").replace("*", "·")
+
+    def _print_OrderedAdd(self, expr):
+        return self._print_Add(expr, keep=True)
+
+    def _print_Add(self, expr, order=None, keep=False):
+        out = ""
+        for i, term in enumerate(expr.args if keep else _positive_first(self, expr)):
+            if i and term.could_extract_minus_sign():
+                out += " - "
+                term = -term
+            elif i:
+                out += " + "
+            out += self.parenthesize(term, PRECEDENCE["Add"], strict=True)
+        return out
+
+    def _print_MatMul(self, expr):
+        return " ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
+
+    def _print_Pow(self, expr, rational=False):
+        return super()._print_Pow(expr, rational).replace("**", "^")
+
+    def _print_Sum(self, expr):
+        (var, low, high), = expr.limits
+        return (f"Σ_{{{self._print(var)}={self._print(low)}..{_compact(self._print(high))}}} "
+                f"{self.parenthesize(expr.function, PRECEDENCE['Mul'], strict=True)}")
+
+    def _print_sigma(self, expr):
+        return f"σ({self._print(expr.args[0])})"
+
+    def _print_sigma_prime(self, expr):
+        return f"σ'({self._print(expr.args[0])})"
+
+    def _print_grad_a_C(self, expr):
+        return "∇_a C"
+
+    def _print_MatrixSymbol(self, expr):
+        part = nt.matrix_part(expr)
+        if part is None:
+            return super()._print_MatrixSymbol(expr)
+        kind, layer = part
+        if kind in _MATRIX_TEXT:
+            return _MATRIX_TEXT[kind]
+        if kind == "y":
+            return "y"
+        return f"{_TEXT_BASE[kind]}^({_compact(self._print(layer))})"
+
+    def _print_Transpose(self, expr):
+        return f"({self._print(expr.arg)})ᵀ"
+
+    def _print_HadamardProduct(self, expr):
+        return " ⊙ ".join(self.parenthesize(arg, 50) for arg in expr.args)
+
+    def _print_ElementwiseApplyFunction(self, expr):
+        return self._print(expr.function.expr.func(expr.expr))
+
+    def _print_Symbol(self, expr):
+        return {"delta": "δ", "sigma": "σ"}.get(expr.name, expr.name)
+
+
+_latex = NotationLatexPrinter({"mul_symbol": None})
+_text = NotationTextPrinter()
+
+
+def latex(expr):
+    """LaTeX of ``expr`` in the project's notation (an ``Eq`` prints as ``lhs = rhs``)."""
+    return _latex.doprint(expr)
+
+
+def text(expr):
+    """Plain Unicode of ``expr`` in the project's notation."""
+    return _text.doprint(expr)

@@ -1,0 +1,152 @@
+"""The validated network description.  All input validation lives here.
+
+``Network.parse("2,3,2", "relu,sigmoid", "cross_entropy")`` turns what a user typed into a
+network or raises :class:`SymbackpropError` with a message that says what to type instead.
+"""
+
+import difflib
+from dataclasses import dataclass
+
+from . import activations, costs
+from .errors import SymbackpropError
+
+LECTURE_SIZES = (1, 1, 1, 1)
+LECTURE_MULTI_SIZES = (3, 3, 2)  # a small multi-neuron network like the one pictured
+DEFAULT_ACTIVATION = "sigmoid"
+DEFAULT_COST = "quadratic"
+
+MAX_WEIGHT_LAYERS = 512
+MAX_WIDTH = 65536
+MAX_PARAMETERS = 50_000_000
+
+_ALIASES = {"logistic": "sigmoid", "linear": "identity", "none": "identity", "mse": "quadratic",
+            "squared": "quadratic", "ce": "cross_entropy", "crossentropy": "cross_entropy",
+            "cross-entropy": "cross_entropy", "half-quadratic": "half_quadratic"}
+
+
+def _suggest(name, known):
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _lookup(kind, name, registry):
+    key = name.strip().lower()
+    key = _ALIASES.get(key, key)
+    if key in registry:
+        return key
+    if not key:
+        raise SymbackpropError(f"empty {kind} name; known: {', '.join(registry)}")
+    raise SymbackpropError(
+        f"unknown {kind} '{name.strip()}'{_suggest(key, list(registry))}; known: {', '.join(registry)}")
+
+
+def parse_sizes(text):
+    """'784, 256,10' -> (784, 256, 10), or an error naming the bad entry."""
+    if isinstance(text, (list, tuple)):
+        parts = [str(p) for p in text]
+    else:
+        parts = [p for p in str(text).replace(" ", "").split(",")]
+    if parts == [""]:
+        raise SymbackpropError("--sizes is empty; give the layer widths, e.g. --sizes 2,3,1")
+    sizes = []
+    for i, part in enumerate(parts):
+        if part == "":
+            raise SymbackpropError(f"--sizes '{text}' has an empty entry; separate widths by single commas, e.g. 2,3,1")
+        if not part.lstrip("+-").isdigit():
+            raise SymbackpropError(f"--sizes '{text}': '{part}' is not a whole number of neurons")
+        value = int(part)
+        if value < 1:
+            raise SymbackpropError(f"--sizes '{text}': layer {i} has {value} neurons; every layer needs at least 1")
+        if value > MAX_WIDTH:
+            raise SymbackpropError(f"--sizes '{text}': layer {i} has {value} neurons; the limit is {MAX_WIDTH}")
+        sizes.append(value)
+    if len(sizes) < 2:
+        raise SymbackpropError(f"--sizes '{text}' gives {len(sizes)} layer; a network needs at least 2 (input and output), e.g. 1,1")
+    if len(sizes) - 1 > MAX_WEIGHT_LAYERS:
+        raise SymbackpropError(f"--sizes gives {len(sizes) - 1} weight layers; the limit is {MAX_WEIGHT_LAYERS}")
+    return tuple(sizes)
+
+
+@dataclass(frozen=True)
+class Network:
+    """Layer widths (layer 0 is the input), one activation per weight layer, and the cost."""
+
+    sizes: tuple = LECTURE_SIZES
+    activations: tuple = (DEFAULT_ACTIVATION,) * 3
+    cost: str = DEFAULT_COST
+
+    @classmethod
+    def parse(cls, sizes=None, activation=None, cost=None):
+        """Build a network from user text (or lists); None takes the lectures' defaults."""
+        sizes = LECTURE_SIZES if sizes is None else parse_sizes(sizes)
+        depth = len(sizes) - 1
+        if activation is None:
+            names = [DEFAULT_ACTIVATION]
+        elif isinstance(activation, (list, tuple)):
+            names = list(activation)
+        else:
+            names = str(activation).split(",")
+        names = [_lookup("activation", name, activations.REGISTRY) for name in names]
+        if len(names) == 1:
+            names = names * depth
+        elif len(names) != depth:
+            raise SymbackpropError(
+                f"--activation lists {len(names)} names but sizes {','.join(map(str, sizes))} has "
+                f"{depth} weight layer{'s' if depth != 1 else ''}; give one name, or exactly {depth}")
+        cost_name = _lookup("cost", DEFAULT_COST if cost is None else str(cost), costs.REGISTRY)
+        net = cls(tuple(sizes), tuple(names), cost_name)
+        net.validate()
+        return net
+
+    def validate(self):
+        params = self.num_parameters
+        if params > MAX_PARAMETERS:
+            raise SymbackpropError(f"this network has {params:,} parameters; the limit is {MAX_PARAMETERS:,}")
+        need = costs.get(self.cost).needs_output_range
+        if need is not None:
+            out = activations.get(self.activations[-1])
+            low, high = out.output_range
+            if low < need[0] or high > need[1]:
+                raise SymbackpropError(
+                    f"{self.cost} needs outputs between {need[0]} and {need[1]}, but the output layer's "
+                    f"activation {out.name} gives values in ({low}, {high}); use sigmoid on the last layer")
+
+    @property
+    def depth(self):
+        """L: the number of weight layers, and the index of the output layer."""
+        return len(self.sizes) - 1
+
+    def width(self, layer):
+        return self.sizes[layer]
+
+    def activation(self, layer):
+        """The activation of layer ``layer`` (1..L)."""
+        return activations.get(self.activations[layer - 1])
+
+    @property
+    def cost_entry(self):
+        return costs.get(self.cost)
+
+    @property
+    def one_neuron_per_layer(self):
+        return all(s == 1 for s in self.sizes)
+
+    @property
+    def num_parameters(self):
+        return sum(self.sizes[i] * self.sizes[i - 1] + self.sizes[i] for i in range(1, len(self.sizes)))
+
+    @property
+    def uniform_activation(self):
+        return len(set(self.activations)) == 1
+
+    def describe(self):
+        acts = self.activations[0] if self.uniform_activation else ",".join(self.activations)
+        return f"{'-'.join(map(str, self.sizes))}, {acts}, {self.cost}"
+
+    def cli_args(self):
+        """The NET arguments that give this network back on the command line."""
+        acts = self.activations[0] if self.uniform_activation else ",".join(self.activations)
+        return f"--sizes {','.join(map(str, self.sizes))} --activation {acts} --cost {self.cost}"
+
+    def to_dict(self):
+        return {"sizes": list(self.sizes), "activations": list(self.activations), "cost": self.cost}

@@ -1,0 +1,1 @@
+"""Jinja templates of symbackprop (installed as ``symbackprop.templates``): notes, derive output."""
