@@ -9,6 +9,7 @@ fully expanded cost and with numbers.
 import sympy as sp
 
 from . import notation as nt
+from .printing import plain
 
 
 def layer_values(network):
@@ -19,10 +20,15 @@ def layer_values(network):
 
 
 def concrete(expr, network, **indices):
-    """``expr`` with L, n_l and the given symbols (l=2, j=0, ...) replaced and sums expanded."""
+    """``expr`` with L, n_l and the given symbols (l=2, j=0, ...) replaced and sums expanded.
+
+    The result is plain SymPy (no display-only ordered products), ready to compute with.
+    """
+    expr = plain(expr)
     names = {"l": nt.l, "j": nt.j, "k": nt.k, "L": nt.L}
-    at = {names[name]: sp.Integer(value) for name, value in indices.items()}
-    at.setdefault(nt.L, sp.Integer(network.depth))
+    free = expr.free_symbols
+    at = {names[name]: sp.Integer(value) for name, value in indices.items() if names[name] in free}
+    at.setdefault(nt.L, sp.Integer(network.depth))  # (a bound j or k of a sum stays bound)
     expr = expr.xreplace(at)  # layers become integers, so n[l+1] becomes n[3] ...
     expr = expr.xreplace(layer_values(network))
     return expr.doit(deep=True) if expr.has(sp.Sum) else expr
@@ -67,3 +73,33 @@ def expand_deltas(formulas, delta_formulas):
     for symbol in sorted(delta_formulas, key=lambda d: -int(d.indices[0])):
         resolved[symbol] = delta_formulas[symbol].xreplace(resolved)
     return {key: value.xreplace(resolved) for key, value in formulas.items()}
+
+
+def _entry(kind, layer, r, c):
+    if kind == "w":
+        return nt.w[layer, r, c]
+    if kind == "y":
+        return nt.y[r]
+    if kind == "grad":
+        return nt.partial(nt.C0, nt.a[layer, r])
+    return {"a": nt.a, "z": nt.z, "b": nt.b, "delta": nt.delta}[kind][layer, r]
+
+
+def explicit_matrix(expr, network, **indices):
+    """A matrix-form expression (BP1-BP4) with every vector and matrix written out entry by
+    entry for the concrete layer given (``l=2``), then evaluated: an explicit SymPy Matrix."""
+    concrete_of = {}
+    for symbol in expr.atoms(sp.MatrixSymbol):
+        kind, layer = nt.matrix_part(symbol)
+        layer = int(concrete(layer, network, **indices))
+        rows = network.width(network.depth if kind == "y" else layer)
+        cols = network.width(layer - 1) if kind == "w" else 1
+        concrete_of[symbol] = sp.Matrix(rows, cols, lambda r, c, kind=kind, layer=layer: _entry(kind, layer, r, c))
+    # doit() would evaluate the entries ∂C₀/∂a of ∇_a C to 0: hold them as symbols meanwhile.
+    held = {}
+    for matrix in concrete_of.values():
+        for entry in matrix:
+            if isinstance(entry, sp.Derivative):
+                held.setdefault(entry, sp.Dummy("held"))
+    explicit = expr.xreplace({s: m.xreplace(held) for s, m in concrete_of.items()})
+    return sp.Matrix(explicit.doit()).xreplace({v: e for e, v in held.items()})

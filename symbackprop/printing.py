@@ -48,6 +48,18 @@ def ordered_sum(*terms):
     return terms[0] if len(terms) == 1 else OrderedAdd(*terms, evaluate=False)
 
 
+def plain(expr):
+    """``expr`` with every OrderedMul/OrderedAdd turned back into SymPy's Mul/Add.
+
+    The ordered forms exist for display only; SymPy does not treat an OrderedMul and a Mul
+    with the same factors as equal, so anything that computes calls this first.
+    """
+    if not expr.has(OrderedMul, OrderedAdd):
+        return expr
+    return expr.replace(lambda e: isinstance(e, (OrderedMul, OrderedAdd)),
+                        lambda e: (sp.Mul if isinstance(e, OrderedMul) else sp.Add)(*e.args))
+
+
 def _positive_first(printer, expr):
     """Terms of a sum with the positive ones first, as people write a − y rather than −y + a."""
     terms = printer._as_ordered_terms(expr, order=None)
