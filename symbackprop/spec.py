@@ -17,7 +17,7 @@ DEFAULT_COST = "quadratic"
 
 MAX_WEIGHT_LAYERS = 512
 MAX_WIDTH = 65536
-MAX_PARAMETERS = 50_000_000
+MAX_PARAMETERS = 100_000_000
 
 _ALIASES = {"logistic": "sigmoid", "linear": "identity", "none": "identity", "mse": "quadratic",
             "squared": "quadratic", "ce": "cross_entropy", "crossentropy": "cross_entropy",
