@@ -30,6 +30,16 @@ PROVIDERS = {}
 """name -> function(network, params, X, Y) returning gradients like numeric.backprop."""
 
 
+def _generated(network, params, X, Y):
+    """The functions ``codegen`` generates for the network (imported only when used)."""
+    from .codegen import compile
+
+    return compile(network).gradients(params, X, Y)
+
+
+PROVIDERS["generated"] = _generated
+
+
 @dataclass
 class Method:
     key: str
