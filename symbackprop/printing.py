@@ -60,6 +60,14 @@ def plain(expr):
                         lambda e: (sp.Mul if isinstance(e, OrderedMul) else sp.Add)(*e.args))
 
 
+def _factor(printer, factor, last, brackets):
+    """A factor of a product; a sum Σ that is not the last factor gets brackets, so that
+    (Σ_k w δ) σ' cannot be read as Σ_k (w δ σ')."""
+    if isinstance(factor, sp.Sum) and not last:
+        return brackets.format(printer._print(factor))
+    return printer.parenthesize(factor, PRECEDENCE["Mul"], strict=True)
+
+
 def _positive_first(printer, expr):
     """Terms of a sum with the positive ones first, as people write a − y rather than −y + a."""
     terms = printer._as_ordered_terms(expr, order=None)
@@ -97,7 +105,8 @@ class NotationLatexPrinter(LatexPrinter):
         return rf"\frac{{\partial {num}}}{{\partial {self._print(var)}}}"
 
     def _print_OrderedMul(self, expr):
-        return " ".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=True) for f in expr.args)
+        return " ".join(_factor(self, f, i == len(expr.args) - 1, r"\left({}\right)")
+                        for i, f in enumerate(expr.args))
 
     def _print_OrderedAdd(self, expr):
         return self._print_Add(expr, keep=True)
@@ -166,7 +175,7 @@ class NotationTextPrinter(StrPrinter):
         return f"∂{self._print(expr.expr)}/∂{self._print(var)}"
 
     def _print_OrderedMul(self, expr):
-        return "·".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=True) for f in expr.args)
+        return "·".join(_factor(self, f, i == len(expr.args) - 1, "({})") for i, f in enumerate(expr.args))
 
     def _print_Mul(self, expr):
         return super()._print_Mul(expr).replace("**", "^").replace("*", "·")
