@@ -35,6 +35,7 @@ from .derivation import derive
 from .errors import SymbackpropError
 
 TEMPLATE = "gradients.py.j2"
+IN_PLACE_FROM = 4096  # elements: smaller arrays use one expression, larger ones in place
 
 
 # Printing SymPy as NumPy -------------------------------------------------------------------
@@ -62,7 +63,26 @@ class CodePrinter(NumPyPrinter):
             return f"np.logaddexp(0, {self._print(inner)})"
         return f"np.log1p({self._print(expr.args[0])})"
 
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp == -1:
+            return f"1/{self.parenthesize(expr.base, PRECEDENCE['Pow'])}"
+        return super()._print_Pow(expr, rational)
+
+    def _print_Max(self, expr):
+        return self._nested("np.maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._nested("np.minimum", expr.args)
+
+    def _nested(self, ufunc, args):
+        out = self._print(args[0])
+        for arg in args[1:]:
+            out = f"{ufunc}({out}, {self._print(arg)})"
+        return out
+
     def _print_Heaviside(self, expr):
+        if expr.args[1] == 0:  # H(x) with H(0) = 0 is x > 0: much faster than np.heaviside
+            return f"np.greater({self._print(expr.args[0])}, 0)"
         return f"np.heaviside({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_Symbol(self, expr):
@@ -216,6 +236,8 @@ class Step:
     comment: list
     code: list
     quiet_overflow: bool = False  # wrap in np.errstate(over="ignore")
+    small: list = None  # the same as one expression, for arrays smaller than IN_PLACE_FROM
+    buf: str = ""  # the array whose size chooses between code and small
 
 
 @dataclass
@@ -234,23 +256,27 @@ def _latex(expr):
 
 
 def _activation_steps(network, derivation, number, buf):
-    """a = σ(z) in place in ``buf`` (which holds z), printed from the registry's SymPy expression."""
+    """a = σ(z) in ``buf`` (which holds z), printed from the registry's SymPy expression.
+
+    Two forms of the same expression: in place for large arrays (no temporaries), one NumPy
+    expression for small ones (fewer calls: on a 1-1-1-1 network the call overhead is the cost).
+    """
     entry = network.activation(number)
     t = sp.Symbol("z", real=True)
     expr = entry.expression(t)
-    sigma = f"\\sigma(z) = {_latex(expr)}"
     if expr == t:
         return [Step([f"a^{{({number})}} = z^{{({number})}}: {entry.name} leaves z as it is"], [])]
     emitter = InPlace(t, buf)
-    lines = emitter.statements(expr)
-    if lines is None:
-        lines = [f"{buf} = {numpy_code(expr, {t: buf})}"]
-    comment = [f"a^{{({number})}} = \\sigma(z^{{({number})}}), {entry.name}: {sigma}"]
-    quiet = "overflow" in emitter.flags
+    large = emitter.statements(expr)
+    small = [f"{buf} = {numpy_code(expr, {t: buf})}"]
+    comment = [f"a^{{({number})}} = \\sigma(z^{{({number})}}), {entry.name}: \\sigma(z) = {_latex(expr)}"]
+    quiet = "overflow" in emitter.flags or any("np.exp(" in line for line in small)
     if quiet:
-        comment.append("e^{...} may overflow to inf for large |z|; the result is then exactly 0 or 1, "
-                       "so the warning is silenced")
-    return [Step(comment, lines, quiet)]
+        comment.append("e^{...} may overflow to inf for large |z|; the result is then exactly 0 or 1 "
+                       "(the warning is silenced)")
+    if large is None or large == []:
+        return [Step(comment, small, quiet)]
+    return [Step(comment, large, quiet, small=small, buf=buf)]
 
 
 def _slope_steps(derivation, number, delta, a):
@@ -259,29 +285,30 @@ def _slope_steps(derivation, number, delta, a):
     name = network.activations[number - 1]
     slope = next(s for s in derivation.slopes if s.name == name)
     av = sp.Symbol("a")
-    expr = slope.from_output.xreplace({sp.Symbol("a"): av})
-    head = f"\\sigma'(z^{{({number})}}) from a^{{({number})}} = \\sigma(z^{{({number})}}), {name}: " \
-           f"\\sigma'(z) = {_latex(slope.from_output)}"
+    expr = slope.from_output
+    head = [f"\\sigma'(z^{{({number})}}) from a^{{({number})}} = \\sigma(z^{{({number})}}), {name}: "
+            f"\\sigma'(z) = {_latex(slope.from_output)}"]
     if expr == 1:
-        return [Step([head, "nothing to multiply"], [])]
-    const, factors = sp.Mul(*[f for f in sp.Mul.make_args(expr) if not f.has(av)]), \
-        [f for f in sp.Mul.make_args(expr) if f.has(av)]
-    code, quiet = [], False
-    # plain factors of a first; the one other factor is computed in a's buffer, no longer needed
+        return [Step(head + ["nothing to multiply"], [])]
+    small = [f"{delta} *= {numpy_code(expr, {av: a})}"]
+    factors = [f for f in sp.Mul.make_args(expr) if f.has(av)]
+    const = sp.Mul(*[f for f in sp.Mul.make_args(expr) if not f.has(av)])
+    # in place: plain factors of a first, then the one other factor computed in a's own buffer
+    # (a^{(l)} is not needed any more once δ^{(l)} is known)
     plain = [f for f in factors if f == av]
     other = [f for f in factors if f != av]
-    code += [f"{delta} *= {a}" for _ in plain]
+    large = [f"{delta} *= {a}" for _ in plain]
+    emitter = InPlace(av, a)
     for i, factor in enumerate(other):
-        emitter = InPlace(av, a)
         lines = emitter.statements(factor) if i == len(other) - 1 else None
         if lines is None:
-            code.append(f"{delta} *= {numpy_code(factor, {av: a})}")
+            large.append(f"{delta} *= {numpy_code(factor, {av: a})}")
         else:
-            code += lines + [f"{delta} *= {a}"]
-            quiet = quiet or "overflow" in emitter.flags
+            large += lines + [f"{delta} *= {a}"]
     if const != 1:
-        code.append(f"{delta} *= {numpy_code(const, {})}")
-    return [Step([head, f"(in place: a^{{({number})}} is not needed any more)"], code, quiet)]
+        large.append(f"{delta} *= {numpy_code(const, {})}")
+    quiet = "overflow" in emitter.flags or "np.exp" in small[0]
+    return [Step(head, large, quiet, small=small, buf=a)]
 
 
 def _cost_code(network, derivation, a, z, y):
@@ -305,18 +332,19 @@ def plan(network):
     derivation = derive(network)
     L = network.depth
     bp = {e.name: e for e in derivation.bp}
+    cost_code, cost_latex, needs_z = _cost_code(network, derivation, f"a{L}", f"z{L}", "Y")
     layers = []
     for step in derivation.layers[::-1]:  # layers 1..L
         n = step.number
         prev = "X" if n == 1 else f"a{n - 1}"
         layer = Layer(n, printing.latex(step.label), network.width(n), network.width(n - 1),
                       network.activations[n - 1])
-        target = f"z{n}" if n == L else f"a{n}"
+        target = f"z{n}" if n == L and needs_z else f"a{n}"
         layer.forward.append(Step(
             [f"layer {n} ({printing.latex(step.label)}): z^{{({n})}} = w^{{({n})}} a^{{({n - 1})}} + b^{{({n})}}"
              f"  (rows are examples: a @ W.T + b)"],
             [f"{target} = {prev} @ W{n}.T", f"{target} += b{n}"]))
-        if n == L:
+        if n == L and needs_z:
             layer.forward.append(Step(["keep z^{(L)} for the cost; a^{(L)} gets its own array"],
                                       [f"a{n} = z{n}.copy()"]))
         layer.forward += _activation_steps(network, derivation, n, f"a{n}")
@@ -351,14 +379,15 @@ def plan(network):
                 [f"BP2: {bp['BP2'].matrix_latex()}", f"at layer {n - 1}: {lower.delta.latex()}"],
                 [f"delta{n - 1} = delta{n} @ W{n}"]))
             layer.backward += _slope_steps(derivation, n - 1, f"delta{n - 1}", f"a{n - 1}")
-    cost_code, cost_latex, needs_z = _cost_code(network, derivation, f"a{L}", f"z{L}", "Y")
     return {
         "network": network, "derivation": derivation, "version": __version__,
         "layers": [layer for layer, _ in layers], "depth": L,
         "names": tuple(f"{kind}{n}" for n in range(1, L + 1) for kind in ("W", "b")),
         "shapes": {**{f"W{n}": (network.width(n), network.width(n - 1)) for n in range(1, L + 1)},
                    **{f"b{n}": (network.width(n),) for n in range(1, L + 1)}},
-        "outputs": ", ".join([f"a{n}" for n in range(1, L + 1)] + [f"z{L}"]),
+        "outputs": ", ".join([f"a{n}" for n in range(1, L + 1)] + ([f"z{L}"] if needs_z else [])),
+        "forward_quiet": any(s.quiet_overflow for layer, _ in layers for s in layer.forward),
+        "in_place_from": IN_PLACE_FROM, "forward_index": -2 if needs_z else -1,
         "cost_code": cost_code, "cost_latex": cost_latex, "cost_needs_z": needs_z,
         "command": f"symbackprop codegen {network.cli_args()} -o FILE.py",
     }
@@ -409,8 +438,8 @@ def write_module(network, path):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise SymbackpropError(f"cannot write -o {path}: cannot make the folder {path.parent} "
-                               f"({e.strerror or e})") from None
+        why = "it is a file" if isinstance(e, FileExistsError) else e.strerror or e
+        raise SymbackpropError(f"cannot write -o {path}: cannot make the folder {path.parent} ({why})") from None
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as e:
