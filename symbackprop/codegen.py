@@ -385,7 +385,8 @@ def plan(network):
         "names": tuple(f"{kind}{n}" for n in range(1, L + 1) for kind in ("W", "b")),
         "shapes": {**{f"W{n}": (network.width(n), network.width(n - 1)) for n in range(1, L + 1)},
                    **{f"b{n}": (network.width(n),) for n in range(1, L + 1)}},
-        "outputs": ", ".join([f"a{n}" for n in range(1, L + 1)] + ([f"z{L}"] if needs_z else [])),
+        "outputs": ", ".join([f"a{n}" for n in range(1, L + 1)] + ([f"z{L}"] if needs_z else [])) + (
+            "," if L == 1 and not needs_z else ""),  # always a tuple
         "forward_quiet": any(s.quiet_overflow for layer, _ in layers for s in layer.forward),
         "in_place_from": IN_PLACE_FROM, "forward_index": -2 if needs_z else -1,
         "cost_code": cost_code, "cost_latex": cost_latex, "cost_needs_z": needs_z,

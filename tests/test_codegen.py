@@ -1,0 +1,397 @@
+"""codegen: the generated gradient functions against an oracle that shares no code with them.
+
+The oracle below is written by hand for these tests (activations, their derivatives from z,
+cost slopes, the backprop loop, central finite differences), in plain NumPy and float64; it
+imports nothing from symbackprop.
+"""
+
+import ast
+import json
+import py_compile
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import symbackprop as sb
+from symbackprop.codegen import compile as generate, source
+
+from conftest import run_cli
+
+# The oracle ---------------------------------------------------------------------------------
+
+
+def _sig(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # another route than the package's 1/(1 + e^{-z})
+
+
+ORACLE_ACTIVATIONS = {  # name: (σ(z), σ'(z)), σ' as a function of z
+    "sigmoid": (_sig, lambda z: _sig(z) * _sig(-z)),
+    "tanh": (np.tanh, lambda z: 1.0 / np.cosh(z) ** 2),
+    "relu": (lambda z: np.where(z > 0, z, 0.0), lambda z: np.where(z > 0, 1.0, 0.0)),
+    "identity": (lambda z: z, np.ones_like),
+    "softplus": (lambda z: np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))), _sig),
+}
+
+ORACLE_COSTS = {  # name: (per-example cost, ∂C₀/∂a)
+    "quadratic": (lambda a, y: np.sum((a - y) ** 2, axis=1), lambda a, y: 2 * (a - y)),
+    "half_quadratic": (lambda a, y: 0.5 * np.sum((a - y) ** 2, axis=1), lambda a, y: a - y),
+    "cross_entropy": (lambda a, y: -np.sum(y * np.log(a) + (1 - y) * np.log(1 - a), axis=1),
+                      lambda a, y: (a - y) / (a * (1 - a))),
+}
+
+
+def oracle_forward(acts, params, X):
+    zs, a = [], X
+    for layer, name in enumerate(acts, start=1):
+        z = a @ params[f"W{layer}"].T + params[f"b{layer}"]
+        a = ORACLE_ACTIVATIONS[name][0](z)
+        zs.append(z)
+    return zs, a
+
+
+def oracle_cost(acts, cost, params, X, Y):
+    _, a = oracle_forward(acts, params, X)
+    return np.mean(ORACLE_COSTS[cost][0](a, Y))
+
+
+def oracle_backprop(acts, cost, params, X, Y):
+    """The textbook loop: δᴸ = ∂C/∂a · σ'(zᴸ), δˡ = (δˡ⁺¹ Wˡ⁺¹) σ'(zˡ), averaged over the batch."""
+    X, Y = X.astype(np.float64), Y.astype(np.float64)
+    params = {k: v.astype(np.float64) for k, v in params.items()}
+    zs, a = oracle_forward(acts, params, X)
+    inputs = [X] + [ORACLE_ACTIVATIONS[name][0](z) for name, z in zip(acts, zs)][:-1]
+    delta = ORACLE_COSTS[cost][1](a, Y) * ORACLE_ACTIVATIONS[acts[-1]][1](zs[-1])
+    grads = {}
+    for layer in range(len(acts), 0, -1):
+        grads[f"W{layer}"] = np.einsum("bj,bk->jk", delta, inputs[layer - 1]) / X.shape[0]
+        grads[f"b{layer}"] = delta.mean(axis=0)
+        if layer > 1:
+            delta = np.einsum("bj,jk->bk", delta, params[f"W{layer}"]) * \
+                ORACLE_ACTIVATIONS[acts[layer - 2]][1](zs[layer - 2])
+    return grads
+
+
+def oracle_finite_differences(acts, cost, params, X, Y, h=1e-6):
+    params = {k: v.astype(np.float64).copy() for k, v in params.items()}
+    grads = {}
+    for name, value in params.items():
+        grad = np.zeros_like(value)
+        for i in range(value.size):
+            saved = value.flat[i]
+            value.flat[i] = saved + h
+            up = oracle_cost(acts, cost, params, X, Y)
+            value.flat[i] = saved - h
+            down = oracle_cost(acts, cost, params, X, Y)
+            value.flat[i] = saved
+            grad.flat[i] = (up - down) / (2 * h)
+        grads[name] = grad
+    return grads
+
+
+def random_problem(sizes, batch, seed=0):
+    rng = np.random.default_rng(seed)
+    params = {}
+    for layer in range(1, len(sizes)):
+        params[f"W{layer}"] = rng.normal(0, 1 / np.sqrt(sizes[layer - 1]), (sizes[layer], sizes[layer - 1]))
+        params[f"b{layer}"] = rng.normal(0, 0.5, sizes[layer])
+    X = rng.normal(0, 1, (batch, sizes[0]))
+    Y = rng.uniform(0.05, 0.95, (batch, sizes[-1]))
+    return params, X, Y
+
+
+# The grid -----------------------------------------------------------------------------------
+
+SHAPES = [(1, 1, 1, 1), (3, 5, 2), (4, 3), (2, 6, 4, 3)]
+PAIRS = [(act, cost) for act in ORACLE_ACTIVATIONS for cost in ORACLE_COSTS
+         if cost != "cross_entropy" or act == "sigmoid"]
+
+
+def _close(got, want, rtol, atol_scale):
+    for name in want:
+        scale = max(np.abs(want[name]).max(), 1e-3)
+        np.testing.assert_allclose(got[name], want[name], rtol=rtol, atol=atol_scale * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("sizes", SHAPES, ids=lambda s: "-".join(map(str, s)))
+@pytest.mark.parametrize("act,cost", PAIRS, ids=[f"{a}-{c}" for a, c in PAIRS])
+def test_against_oracle_every_activation_cost_shape(act, cost, sizes):
+    net = sb.Network.parse(list(sizes), act, cost)
+    gen = generate(net)
+    acts = [act] * (len(sizes) - 1)
+    for batch in (1, 1000):
+        params, X, Y = random_problem(sizes, batch, seed=len(sizes) + batch)
+        want = oracle_backprop(acts, cost, params, X, Y)
+
+        got = gen.gradients(params, X, Y)
+        assert set(got) == set(params)
+        for name in params:
+            assert got[name].shape == params[name].shape and got[name].dtype == np.float64
+        _close(got, want, 1e-9, 1e-12)
+        np.testing.assert_allclose(gen.cost(params, X, Y), oracle_cost(acts, cost, params, X, Y), rtol=1e-12)
+        out = gen.forward(params, X)
+        assert out.shape == (batch, sizes[-1])
+        np.testing.assert_allclose(out, oracle_forward(acts, params, X)[1], rtol=1e-12, atol=1e-15)
+
+        p32 = {k: v.astype(np.float32) for k, v in params.items()}
+        X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+        got32 = gen.gradients(p32, X32, Y32)
+        assert all(g.dtype == np.float32 for g in got32.values())
+        assert gen.forward(p32, X32).dtype == np.float32
+        assert np.asarray(gen.cost(p32, X32, Y32)).dtype == np.float32
+        _close(got32, oracle_backprop(acts, cost, p32, X32, Y32), 2e-3, 2e-4)
+
+
+@pytest.mark.parametrize("sizes", SHAPES, ids=lambda s: "-".join(map(str, s)))
+@pytest.mark.parametrize("act,cost", PAIRS, ids=[f"{a}-{c}" for a, c in PAIRS])
+def test_against_finite_differences(act, cost, sizes):
+    net = sb.Network.parse(list(sizes), act, cost)
+    acts = [act] * (len(sizes) - 1)
+    params, X, Y = random_problem(sizes, 7, seed=3)
+    if act == "relu":  # keep every z away from the kink, where a difference quotient is meaningless
+        for layer in range(1, len(sizes)):
+            params[f"b{layer}"] = np.abs(params[f"b{layer}"]) + 0.5
+        X = np.abs(X)
+    got = generate(net).gradients(params, X, Y)
+    want = oracle_finite_differences(acts, cost, params, X, Y)
+    _close(got, want, 1e-5, 1e-7)
+
+
+@pytest.mark.parametrize("acts,cost,sizes", [
+    ("relu,sigmoid", "cross_entropy", (5, 7, 3)),
+    ("tanh,softplus,identity", "quadratic", (3, 4, 6, 2)),
+    ("sigmoid,relu,tanh,sigmoid", "half_quadratic", (6, 5, 4, 3, 2)),
+])
+def test_mixed_activations(acts, cost, sizes):
+    names = acts.split(",")
+    params, X, Y = random_problem(sizes, 50, seed=11)
+    got = generate(sb.Network.parse(list(sizes), acts, cost)).gradients(params, X, Y)
+    _close(got, oracle_backprop(names, cost, params, X, Y), 1e-9, 1e-12)
+
+
+def test_large_arrays_take_the_in_place_path():
+    """Above IN_PLACE_FROM elements the code runs in place; it must give the same numbers."""
+    sizes = (40, 130, 70, 3)
+    for act, cost in PAIRS:
+        net = sb.Network.parse(list(sizes), act, cost)
+        gen = generate(net)
+        params, X, Y = random_problem(sizes, 64, seed=5)
+        assert 64 * 70 >= gen.IN_PLACE_FROM
+        acts = [act] * 3
+        _close(gen.gradients(params, X, Y), oracle_backprop(acts, cost, params, X, Y), 1e-9, 1e-12)
+
+
+# Numerics -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("act,cost", [("sigmoid", "cross_entropy"), ("sigmoid", "quadratic"),
+                                      ("softplus", "quadratic"), ("softplus,sigmoid", "cross_entropy"),
+                                      ("tanh", "half_quadratic")])
+def test_finite_for_huge_z(act, cost, dtype):
+    """|z| up to 1e4: no overflow warning, no NaN, no inf (stable sigmoid, softplus, cross-entropy)."""
+    for sizes, batch in [((1, 1, 1), 1), ((3, 4, 2), 8), ((2, 80, 2), 100)]:
+        gen = generate(sb.Network.parse(list(sizes), act, cost))
+        params, X, Y = random_problem(sizes, batch, seed=2)
+        params = {k: v.astype(dtype) for k, v in params.items()}
+        for scale in (1e4, -1e4):
+            X2 = np.full((batch, sizes[0]), scale, dtype)
+            X2[::2] *= -1
+            params["W1"] = np.ones_like(params["W1"])
+            with warnings.catch_warnings():
+                # overflow is what an unstable form would warn about; NaN and inf are checked below
+                # (OpenBLAS float32 matmul has been seen to raise a spurious "invalid value" flag)
+                warnings.filterwarnings("error", message=".*overflow.*")
+                warnings.filterwarnings("error", message=".*divide by zero.*")
+                out = gen.forward(params, X2)
+                c = gen.cost(params, X2, Y.astype(dtype))
+                g = gen.gradients(params, X2, Y.astype(dtype))
+            assert np.isfinite(out).all() and np.isfinite(c)
+            assert all(np.isfinite(v).all() and v.dtype == dtype for v in g.values())
+            assert out.dtype == dtype
+
+
+def test_cross_entropy_cost_is_exact_when_the_output_saturates():
+    gen = generate(sb.Network.parse("1,1", "sigmoid", "cross_entropy"))
+    params = {"W1": np.array([[1.0]]), "b1": np.array([0.0])}
+    # z = 800: a rounds to 1, so ln(1 - a) would be -inf; the true cost is y·0 + (1-y)·800
+    assert gen.cost(params, np.array([[800.0]]), np.array([[0.0]])) == pytest.approx(800.0)
+    assert gen.cost(params, np.array([[-800.0]]), np.array([[1.0]])) == pytest.approx(800.0)
+
+
+def test_output_error_simplification_comes_from_sympy():
+    """sigmoid + cross-entropy: δᴸ = a − y is printed from the derivation, not special-cased."""
+    net = sb.Network.parse("2,3,2", "sigmoid", "cross_entropy")
+    d = sb.derive(net)
+    a, y = d.output_error_symbols
+    assert d.output_error == a - y
+    assert "delta2 = a2 - Y\n" in source(net)
+    quad = source(sb.Network.parse("2,3,2", "sigmoid", "quadratic"))
+    assert "delta2 = (2*(a2 - Y))*(a2*(1 - a2))" in quad
+
+
+def test_inputs_are_not_modified_and_init_params_is_deterministic():
+    net = sb.Network.parse("64,200,30,10", "sigmoid", "quadratic")
+    gen = generate(net)
+    p = gen.init_params(seed=3)
+    assert {k: v.shape for k, v in p.items()} == gen.SHAPES
+    q = gen.init_params(seed=3)
+    assert all(np.array_equal(p[k], q[k]) for k in p)
+    assert not np.array_equal(p["W1"], gen.init_params(seed=4)["W1"])
+    assert gen.init_params(dtype=np.float32)["W2"].dtype == np.float32
+    # a normal scaled by the fan-in: std 1/sqrt(n_{l-1}) for weights, 1 for biases
+    big = generate(sb.Network.parse("400,500")).init_params(0)
+    assert big["W1"].std() == pytest.approx(1 / np.sqrt(400), rel=0.02)
+    assert big["W1"].mean() == pytest.approx(0, abs=0.002)
+    assert big["b1"].std() == pytest.approx(1, rel=0.1)
+    X = np.random.default_rng(0).normal(size=(100, 64))
+    Y = np.random.default_rng(1).uniform(size=(100, 10))
+    saved = ({k: v.copy() for k, v in p.items()}, X.copy(), Y.copy())
+    gen.gradients(p, X, Y), gen.cost(p, X, Y), gen.forward(p, X)
+    assert all(np.array_equal(p[k], saved[0][k]) for k in p)
+    assert np.array_equal(X, saved[1]) and np.array_equal(Y, saved[2])
+
+
+# Bad input ----------------------------------------------------------------------------------
+
+def test_shape_mismatch_names_the_expected_shape():
+    gen = generate(sb.Network.parse("3,4,2"))
+    p = gen.init_params()
+    X, Y = np.zeros((5, 3)), np.zeros((5, 2))
+    with pytest.raises(ValueError, match=r"X has shape \(5, 4\); expected \(batch, 3\)"):
+        gen.forward(p, np.zeros((5, 4)))
+    with pytest.raises(ValueError, match=r"X has shape \(3,\); expected \(batch, 3\)"):
+        gen.gradients(p, np.zeros(3), Y)
+    with pytest.raises(ValueError, match=r"Y has shape \(4, 2\); expected \(5, 2\)"):
+        gen.gradients(p, X, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"Y has shape \(5, 3\); expected \(5, 2\)"):
+        gen.cost(p, X, np.zeros((5, 3)))
+    bad = dict(p, W2=np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"params\['W2'\] has shape \(4, 2\); expected \(2, 4\)"):
+        gen.gradients(bad, X, Y)
+    with pytest.raises(ValueError, match=r"params has no 'b1'; expected .*'b1': \(4,\)"):
+        gen.forward({k: v for k, v in p.items() if k != "b1"}, X)
+    with pytest.raises(ValueError, match="no rows"):
+        gen.forward(p, np.zeros((0, 3)))
+
+
+def test_check_uses_the_generated_functions():
+    report = sb.check(sb.Network.parse("2,3,2", "tanh,sigmoid", "cross_entropy"))
+    assert "generated" in [m.key for m in report.methods]
+    assert report.agree
+    assert all("generated" in diffs for _, _, diffs in report.rows)
+
+
+# The written module ---------------------------------------------------------------------------
+
+_BLOCK_SYMPY = """
+import sys
+class _NoSympy:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("sympy", "symbackprop", "jinja2", "mpmath"):
+            raise ImportError(f"{name} is not available here")
+sys.meta_path.insert(0, _NoSympy())
+"""
+
+_RUN = _BLOCK_SYMPY + """
+import json, numpy as np
+sys.path.insert(0, sys.argv[1])
+import digits_grad as m
+try:
+    import sympy
+    raise SystemExit("sympy importable")
+except ImportError:
+    pass
+p = m.init_params(seed=0)
+rng = np.random.default_rng(0)
+X = rng.normal(size=(9, m.SIZES[0]))
+Y = rng.uniform(0.1, 0.9, (9, m.SIZES[-1]))
+g = m.gradients(p, X, Y)
+print(json.dumps({"modules": sorted(k for k in sys.modules if k.split(".")[0] in ("sympy", "symbackprop")),
+                  "cost": float(m.cost(p, X, Y)), "out": m.forward(p, X).shape,
+                  "grads": {k: v.tolist() for k, v in g.items()},
+                  "params": {k: v.tolist() for k, v in p.items()}, "X": X.tolist(), "Y": Y.tolist()}))
+"""
+
+
+def test_written_module_runs_without_sympy(tmp_path):
+    net = sb.Network.parse("5,7,3", "relu,sigmoid", "cross_entropy")
+    path = sb.write_module(net, tmp_path / "digits_grad.py")
+    text = path.read_text()
+    py_compile.compile(str(path), doraise=True)
+    tree = ast.parse(text)
+    imported = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported == {"numpy"}
+    # the header says which network and how it was made; the lines name their formulas
+    assert "5-7-3" in text and "relu, sigmoid" in text and "cross_entropy" in text
+    assert "symbackprop codegen --sizes 5,7,3 --activation relu,sigmoid --cost cross_entropy" in text
+    for name in ("BP1", "BP2", "BP3", "BP4"):
+        assert f"# {name}: " in text
+    assert r"\delta^{(l)} = \left(\left(w^{(l+1)}\right)^{T} \delta^{(l+1)}\right) \odot \sigma'(z^{(l)})" in text
+    assert text == sb.compile(net).SOURCE
+
+    result = subprocess.run([sys.executable, "-I", "-c", _RUN, str(tmp_path)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["modules"] == [] and data["out"] == [9, 3]
+    params = {k: np.array(v) for k, v in data["params"].items()}
+    X, Y = np.array(data["X"]), np.array(data["Y"])
+    want = oracle_backprop(["relu", "sigmoid"], "cross_entropy", params, X, Y)
+    _close({k: np.array(v) for k, v in data["grads"].items()}, want, 1e-9, 1e-12)
+    assert data["cost"] == pytest.approx(oracle_cost(["relu", "sigmoid"], "cross_entropy", params, X, Y))
+    # init_params in the file is the documented scheme, the same numbers in and out of process
+    local = sb.compile(net).init_params(seed=0)
+    assert all(np.array_equal(local[k], params[k]) for k in local)
+
+
+def test_cli_codegen_writes_a_module(tmp_path):
+    out = tmp_path / "sub" / "grad.py"
+    result = run_cli("codegen", "--sizes", "3,2", "--activation", "tanh", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out)
+    py_compile.compile(str(out), doraise=True)
+    default = tmp_path / "lectures.py"
+    assert run_cli("codegen", "-o", str(default)).returncode == 0
+    assert "1-1-1-1" in default.read_text()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--activation", "sigmod"], "unknown activation 'sigmod' (did you mean 'sigmoid'?)"),
+    (["--sizes", "2,3", "--activation", "relu", "--cost", "cross_entropy"], "use sigmoid on the last layer"),
+    (["--sizes", "2,0,1"], "every layer needs at least 1"),
+])
+def test_cli_codegen_bad_network_exits_2(tmp_path, args, message):
+    result = run_cli("codegen", *args, "-o", str(tmp_path / "g.py"))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "g.py").exists()
+
+
+def test_cli_codegen_unwritable_path_exits_2(tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    cases = [(blocker / "g.py", "cannot write"), (tmp_path, "must end in .py"),
+             (tmp_path / "g.txt", "must end in .py"), (tmp_path / "dir.py", "is a directory")]
+    (tmp_path / "dir.py").mkdir()
+    import os
+    if os.geteuid() != 0:  # root writes anywhere
+        cases.append((locked / "g.py", "cannot write"))
+    for path, message in cases:
+        result = run_cli("codegen", "-o", str(path))
+        assert result.returncode == 2, (path, result.stderr)
+        assert message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    missing = run_cli("codegen")
+    assert missing.returncode == 2 and "-o" in missing.stderr
+
+
+def test_write_module_errors_are_symbackprop_errors(tmp_path):
+    with pytest.raises(sb.SymbackpropError, match="must end in .py"):
+        sb.write_module(sb.Network.parse(), tmp_path / "x.txt")
