@@ -1,1 +1,12 @@
-"""verify: read a hand-written LaTeX formula, bind it to the network, compare, diagnose."""
+"""verify: verdicts, counterexamples and diagnoses for hand-written backpropagation formulas.
+
+``verify(latex, network)`` -> :class:`~.verdict.Result` (``.equivalent``, ``.text()``,
+``.to_dict()``); ``grade_file(path, output, default_network)`` grades a JSON-lines file of a
+class's submissions.  The grammar is ``formula.lark``; ``parse`` turns it into notation's SymPy
+objects, ``verdict`` binds and compares, ``diagnose`` says what differs, ``batch`` grades files.
+"""
+
+from .batch import grade_file
+from .verdict import Result, verify
+
+__all__ = ["verify", "grade_file", "Result"]

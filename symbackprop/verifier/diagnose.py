@@ -1,0 +1,247 @@
+"""What differs between a student's right-hand side and the truth, in the student's words.
+
+Two ways of finding out, both numeric and both on the same bindings and points as the verdict:
+
+* **variants**: change one thing in the student's formula (σ for σ', w_{kj} for w_{jk}, a_j for
+  a_k, a layer superscript, a transpose, a missing Σ) and see whether that makes it right;
+* **ratios**: divide the student's value by the true value; a constant says a constant factor
+  or a flipped sign, a ratio equal to one chain-rule factor (or its inverse) says which factor
+  is extra (or missing).
+
+Each finding is a ``{code, message}``; the codes are listed in ``CODES``.
+"""
+
+import numpy as np
+import sympy as sp
+
+from .. import notation as nt
+from .. import printing
+from .evaluate import EvaluationError, compile_expr
+from .expected import chain_factors
+from .forms import Tr
+from .parse import index_symbol, is_index_symbol, neuron_positions
+
+CODES = ("missing_sum", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
+         "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
+         "missing_factor", "extra_factor", "unexplained", "chain_part")
+
+MAX_VARIANTS = 80
+
+_ROLE = {
+    "input_activation": "∂z/∂w, the activation feeding the weight",
+    "activation_slope": "∂a/∂z, the slope of the activation",
+    "cost_slope": "∂C₀/∂a, the slope of the cost",
+    "weight": "∂z/∂a, the weight of the connection",
+    "upstream": "∂C₀/∂a one layer up, what propagates back",
+}
+
+
+def _l(expr):
+    return printing.latex(expr)
+
+
+def _finding(code, message):
+    return {"code": code, "message": message}
+
+
+# Variants: one change to the student's formula --------------------------------------------------
+
+def _layered(expr):
+    return [e for e in expr.atoms(sp.Indexed) if e.base in nt.LAYERED or e.base == nt.y]
+
+
+def variants(rhs, lhs, network):
+    """(code, message, changed rhs) for each single change worth trying."""
+    out = []
+    for node in sorted(rhs.atoms(nt.sigma), key=sp.default_sort_key):
+        out.append(("sigma_for_sigma_prime",
+                    f"you wrote {_l(node)} where {_l(nt.sigma_prime(*node.args))} is due: ∂a/∂z is the slope of "
+                    f"the activation, σ', not the activation σ itself",
+                    rhs.xreplace({node: nt.sigma_prime(*node.args)})))
+    for node in sorted(rhs.atoms(nt.sigma_prime), key=sp.default_sort_key):
+        out.append(("sigma_prime_for_sigma", f"you wrote {_l(node)} where {_l(nt.sigma(*node.args))} is due",
+                    rhs.xreplace({node: nt.sigma(*node.args)})))
+    pool = sorted(({s for side in (lhs, rhs) for e in _layered(side) for i in e.indices[1:] + (
+        e.indices if e.base == nt.y else ()) for s in sp.sympify(i).free_symbols if is_index_symbol(s)}
+        | {nt.j, nt.k}), key=str)
+    pool += [s for s in rhs.atoms(sp.Symbol) if is_index_symbol(s) and s not in pool]
+    for e in sorted(_layered(rhs), key=sp.default_sort_key):
+        if e.base == nt.w and len(e.indices) == 3 and e.indices[1] != e.indices[2]:
+            swapped = nt.w[e.indices[0], e.indices[2], e.indices[1]]
+            out.append(("swapped_indices",
+                        f"the indices of {_l(e)} are swapped: it should be {_l(swapped)} (w_{{jk}} goes to neuron j "
+                        f"of layer l from neuron k of layer l-1)", rhs.xreplace({e: swapped})))
+        positions = list(range(1, len(e.indices))) if e.base != nt.y else [0]
+        for pos in positions:
+            current = e.indices[pos]
+            if not is_index_symbol(current):
+                continue
+            for other in pool:
+                if other == current:
+                    continue
+                idx = list(e.indices)
+                idx[pos] = other
+                changed = e.base[tuple(idx)]
+                out.append(("wrong_index", f"{_l(e)} should be {_l(changed)}: {current} and {other} count neurons "
+                            "of different layers (j of layer l, k of layer l-1)", rhs.xreplace({e: changed})))
+        if e.base in nt.LAYERED:
+            for step in (-1, 1):
+                idx = list(e.indices)
+                idx[0] = idx[0] + step
+                changed = e.base[tuple(idx)] if len(idx) > 1 else e.base[idx[0]]
+                out.append(("wrong_layer", f"wrong layer: {_l(e)} should be {_l(changed)}",
+                            rhs.xreplace({e: changed})))
+        if e.base == nt.w and len(e.indices) == 1:
+            out.append(("missing_transpose", f"{_l(e)} needs a transpose: ({_l(e)})^T sends the error back from "
+                        f"layer {_l(e.indices[0])} to layer {_l(e.indices[0] - 1)}", rhs.xreplace({e: Tr(e)})))
+        if e.base == nt.a and len(e.indices) == 1:
+            out.append(("missing_transpose", f"{_l(e)} needs a transpose: ∂C/∂w is the column δ times the row "
+                        f"({_l(e)})^T", rhs.xreplace({e: Tr(e)})))
+    for node in sorted(rhs.atoms(Tr), key=sp.default_sort_key):
+        out.append(("extra_transpose", f"the transpose in {_l(node)} is not due", rhs.xreplace({node: node.args[0]})))
+    return out[:MAX_VARIANTS]
+
+
+# Ratios: the student's value over the true value -------------------------------------------------
+
+def _ratios(samples):
+    r = []
+    for s in samples:
+        if s.error is not None or s.student is None:
+            return None
+        a, b = np.asarray(s.student, dtype=float).reshape(-1), np.asarray(s.truth, dtype=float).reshape(-1)
+        if a.shape != b.shape or not np.all(np.isfinite(a)):
+            return None
+        keep = np.abs(b) > 1e-9
+        r.extend((a[keep] / b[keep]).tolist())
+    return np.array(r) if r else None
+
+
+def _constant(r, value=None, rtol=1e-6):
+    if r is None or not len(r):
+        return None
+    c = np.median(r) if value is None else value
+    return c if np.allclose(r, c, rtol=rtol, atol=1e-9) else None
+
+
+def _sign_message(rhs, cost):
+    for add in rhs.atoms(sp.Add):
+        ys = [t for t in add.args if t.has(nt.y) or t.has(nt.Y)]
+        outs = [t for t in add.args if any(e.base == nt.a for e in t.atoms(sp.Indexed))]
+        if ys and outs and not ys[0].could_extract_minus_sign() and outs[0].could_extract_minus_sign():
+            return (f"the sign is flipped: you have ({_l(add)}), i.e. y − a; the derivative of the cost "
+                    f"{'(a − y)²' if cost != 'cross_entropy' else ''} gives a − y, with a first")
+    return "the sign is flipped: your right-hand side is the negative of the true value"
+
+
+def _constant_message(c, rhs, cost):
+    has_half = any(r == sp.Rational(1, 2) for r in rhs.atoms(sp.Rational))
+    if np.isclose(c, 0.5):
+        if has_half and cost == "quadratic":
+            return ("a stray ½: the lectures' cost C₀ = (a − y)² has no ½, so its slope is 2(a − y); your result is "
+                    "half the true value")
+        if cost == "quadratic":
+            return ("your result is half the true value: the factor 2 from differentiating the square (a − y)² is "
+                    "missing")
+        return "your result is half the true value: a stray factor ½"
+    if np.isclose(c, 2):
+        if cost == "half_quadratic":
+            return "your result is twice the true value: with the cost ½(a − y)² the ½ cancels the 2, so ∂C₀/∂a = a − y"
+        return "your result is twice the true value: an extra factor 2"
+    return f"your result is {c:.6g} times the true value: a wrong constant factor"
+
+
+def _factor_values(factor, samples, checker):
+    f = compile_expr(factor, checker.network)
+    out = []
+    for s in samples:
+        v = f(checker.points[s.point], s.env)
+        t = np.asarray(s.truth, dtype=float).reshape(-1)
+        out.extend(np.broadcast_to(np.asarray(v, dtype=float).reshape(-1), t.shape)[np.abs(t) > 1e-9].tolist())
+    return np.array(out)
+
+
+def factor_findings(r, samples, checker, lhs, derivation, shorthand):
+    """A chain-rule factor the student left out (ratio = c / F) or put in twice (ratio = c F)."""
+    for factor, role in chain_factors(lhs, derivation, shorthand):
+        try:
+            values = _factor_values(factor, samples, checker)
+        except (EvaluationError, KeyError, TypeError, ValueError):
+            continue
+        if values.shape != r.shape or np.any(np.abs(values) < 1e-9):
+            continue
+        for c in (1.0, -1.0, 2.0, 0.5):
+            extra = ""
+            if c == -1:
+                extra = " and the sign is flipped"
+            elif c == 2:
+                extra = " and there is an extra factor 2"
+            elif c == 0.5:
+                extra = " and a factor 2 is missing"
+            if np.allclose(r * values, c, rtol=1e-6, atol=1e-9):
+                return _finding("missing_factor", f"a chain-rule factor is missing: {_l(factor)} ({_ROLE[role]})"
+                                + extra)
+            if np.allclose(r / values, c, rtol=1e-6, atol=1e-9):
+                return _finding("extra_factor", f"an extra factor {_l(factor)} ({_ROLE[role]}) that the chain rule "
+                                "does not have here" + extra)
+    return None
+
+
+# The diagnosis ------------------------------------------------------------------------------------
+
+def _missing_sums(rhs, lhs):
+    from .verdict import free_indices
+
+    extra = sorted(free_indices(rhs) - free_indices(lhs), key=str)
+    out = []
+    for s in extra:
+        layer = next((lay for e in sorted(rhs.atoms(sp.Indexed), key=sp.default_sort_key)
+                      for i, lay in neuron_positions(e) if i == s), None)
+        out.append((s, layer))
+    return out
+
+
+def diagnose(formula, rhs, samples, checker, derivation, shorthand, want):
+    lhs = formula.lhs
+    cost = checker.network.cost
+    findings = []
+    for s, layer in _missing_sums(rhs, lhs):
+        fixed = sp.Sum(rhs, (s, 0, nt.n[layer] - 1)) if layer is not None else None
+        works = fixed is not None and checker.equivalent(fixed)
+        findings.append(_finding("missing_sum", (
+            f"the index {s} is free on the right but not on the left: the quantity reaches the cost through every "
+            f"neuron {s} of layer {_l(layer) if layer is not None else '?'}, so the chain rule adds up these paths"
+            + (f"; with \\sum_{{{s}}} in front your formula is right" if works else f"; sum over {s}"))))
+        if works:
+            return findings
+    shape_errors = [s.error for s in samples if s.error]
+    mismatched = [s for s in samples if s.error is None and np.size(s.student) != np.size(s.truth)]
+    if shape_errors or mismatched:
+        what = shape_errors[0] if shape_errors else (
+            f"the left side has {np.size(samples[0].truth)} entries, the right side {np.size(mismatched[0].student)}")
+        findings.append(_finding("shape_mismatch", f"the sizes do not fit: {what}"))
+    explained = []
+    for code, message, changed in variants(rhs, lhs, checker.network):
+        if changed == rhs:
+            continue
+        if checker.equivalent(changed):
+            explained.append(_finding(code, message))
+            if len(explained) >= 2:
+                break
+    if explained:
+        return findings + explained
+    r = _ratios(samples)
+    c = _constant(r)
+    if c is not None and not np.isclose(c, 1.0):
+        if np.isclose(c, -1.0):
+            return findings + [_finding("flipped_sign", _sign_message(rhs, cost))]
+        return findings + [_finding("constant_factor", _constant_message(c, rhs, cost))]
+    if r is not None:
+        found = factor_findings(r, samples, checker, lhs, derivation, shorthand)
+        if found:
+            return findings + [found]
+    if not findings:
+        want_text = f": the derivation has {_l(lhs)} = {_l(want)}" if want is not None else ""
+        findings.append(_finding("unexplained", "the right-hand side differs from the true value and no single "
+                                 f"common mistake explains it{want_text}"))
+    return findings

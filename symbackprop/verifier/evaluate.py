@@ -1,0 +1,352 @@
+"""Numbers for a parsed formula: each SymPy node compiled once into a small Python closure.
+
+``compile_expr(expr, network)`` returns ``f(point, env)``: ``env`` binds the free layer ``l`` and
+the free neuron indices, ``point`` (a :class:`~.points.Point`) gives the network's numbers and
+the true value of every ``∂X/∂Y`` written in the formula.  One method per SymPy class
+(``_Add``, ``_Indexed``, ``_Sum`` ...).  Scalars are floats, whole layers NumPy column vectors
+and matrices, so Nielsen's vector form and the index form are computed by the same code.
+"""
+
+import math
+
+import numpy as np
+import sympy as sp
+
+from .. import notation as nt
+from ..errors import FormulaError
+from .forms import Had, MatProd, Tr
+
+MAX_SUM_TERMS = 100_000
+
+
+class EvaluationError(Exception):
+    """The formula has no value at this binding: shapes that do not fit, an index out of range."""
+
+    def __init__(self, message, kind="value"):
+        super().__init__(message)
+        self.kind = kind
+
+
+_KIND = {nt.a: "a", nt.z: "z", nt.w: "w", nt.b: "b", nt.delta: "delta"}
+_LOWEST = {"a": 0, "z": 1, "w": 1, "b": 1, "delta": 1}
+
+
+def compile_index(expr):
+    """A layer or neuron index expression (L - 1, l + 1, k, 2) -> f(env) -> int."""
+    expr = sp.sympify(expr)
+    if expr.is_Integer:
+        value = int(expr)
+        return lambda env: value
+    if isinstance(expr, sp.Symbol):
+        return lambda env: env[expr]
+    if isinstance(expr, sp.Add):
+        parts = [compile_index(a) for a in expr.args]
+        return lambda env: sum(p(env) for p in parts)
+    if isinstance(expr, sp.Mul):
+        parts = [compile_index(a) for a in expr.args]
+        return lambda env: math.prod(p(env) for p in parts)
+    raise FormulaError(f"the index {expr} is not understood")
+
+
+def _scalar(v):
+    return not isinstance(v, np.ndarray) or v.size == 1
+
+
+def _as_float(v):
+    return float(np.asarray(v).reshape(-1)[0]) if isinstance(v, np.ndarray) else float(v)
+
+
+def _times(x, y):
+    """A product as students write it: number times anything, matrix times matching matrix."""
+    if _scalar(x) or _scalar(y):
+        return (_as_float(x) if _scalar(x) else x) * (_as_float(y) if _scalar(y) else y)
+    if x.shape[1] == y.shape[0]:
+        return x @ y
+    if x.shape == y.shape and x.shape[1] == 1:
+        return x * y  # two column vectors side by side: read as elementwise, as people often write
+    raise EvaluationError(f"a {_shape(x)} times a {_shape(y)} does not fit", "shape")
+
+
+def _shape(v):
+    if _scalar(v):
+        return "number"
+    rows, cols = v.shape
+    if cols == 1:
+        return f"vector of {rows}"
+    if rows == 1:
+        return f"row vector of {cols}"
+    return f"{rows}×{cols} matrix"
+
+
+def _elementwise(x, y, op, what):
+    if _scalar(x) or _scalar(y) or x.shape == y.shape:
+        return op(_as_float(x) if _scalar(x) else x, _as_float(y) if _scalar(y) else y)
+    raise EvaluationError(f"cannot {what} a {_shape(x)} and a {_shape(y)}", "shape")
+
+
+class Compiler:
+    """SymPy expression -> closure f(point, env); one ``_<Class>`` method per SymPy class."""
+
+    def __init__(self, network):
+        self.network = network
+        self.depth = network.depth
+
+    def __call__(self, expr):
+        for cls in type(expr).__mro__:
+            method = getattr(self, "_" + cls.__name__, None)
+            if method is not None:
+                return method(expr)
+        raise FormulaError(f"'{expr}' is not understood in a formula")
+
+    # numbers and arithmetic -------------------------------------------------------------
+    def _Number(self, expr):
+        value = float(expr)
+        return lambda p, env: value
+
+    def _NumberSymbol(self, expr):
+        value = float(expr)
+        return lambda p, env: value
+
+    def _Add(self, expr):
+        parts = [self(a) for a in expr.args]
+
+        def add(p, env):
+            total = parts[0](p, env)
+            for part in parts[1:]:
+                total = _elementwise(total, part(p, env), lambda u, v: u + v, "add")
+            return total
+        return add
+
+    def _Mul(self, expr):
+        parts = [self(a) for a in expr.args]
+
+        def mul(p, env):
+            total = parts[0](p, env)
+            for part in parts[1:]:
+                total = _elementwise(total, part(p, env), lambda u, v: u * v, "multiply")
+            return total
+        return mul
+
+    def _Pow(self, expr):
+        base, exponent = self(expr.base), self(expr.exp)
+
+        def power(p, env):
+            b, e = base(p, env), exponent(p, env)
+            with np.errstate(all="ignore"):
+                if _scalar(b) and _scalar(e):
+                    b, e = _as_float(b), _as_float(e)
+                    if b == 0 and e < 0:
+                        return math.nan
+                    if b < 0 and not float(e).is_integer():
+                        return math.nan
+                    try:
+                        return float(b) ** e
+                    except OverflowError:
+                        return math.inf
+                return np.power(b, e)
+        return power
+
+    def _exp(self, expr):
+        arg = self(expr.args[0])
+
+        def exp(p, env):
+            v = arg(p, env)
+            with np.errstate(all="ignore"):
+                return np.exp(v) if isinstance(v, np.ndarray) else _safe(math.exp, v)
+        return exp
+
+    def _log(self, expr):
+        arg = self(expr.args[0])
+
+        def log(p, env):
+            v = arg(p, env)
+            with np.errstate(all="ignore"):
+                if isinstance(v, np.ndarray):
+                    return np.log(v)
+                return math.log(v) if v > 0 else math.nan
+        return log
+
+    # the network's quantities -----------------------------------------------------------
+    def _Symbol(self, expr):
+        if expr == nt.Y:
+            return lambda p, env: p.y.reshape(-1, 1) if p.y.size > 1 else float(p.y[0])
+        raise FormulaError(f"'{expr}' has no value here")
+
+    def layer_check(self, kind, layer):
+        if not _LOWEST[kind] <= layer <= self.depth:
+            raise EvaluationError(f"layer {layer} is out of range for {kind}: this network has "
+                                  f"{kind}^{{({_LOWEST[kind]})}} .. {kind}^{{({self.depth})}}", "range")
+
+    def neuron_check(self, name, layer, index, width):
+        if not 0 <= index < width:
+            raise EvaluationError(f"neuron index {index} of {name} is out of range: layer {layer} has neurons "
+                                  f"0..{width - 1}", "range")
+
+    def element(self, kind, layer, idx):
+        """Check (kind, layer, neuron indices) against the network's sizes."""
+        self.layer_check(kind, layer)
+        widths = [self.network.width(layer)] + ([self.network.width(layer - 1)] if kind == "w" else [])
+        for i, w in zip(idx, widths):
+            self.neuron_check(kind, layer, i, w)
+
+    def _Indexed(self, expr):
+        base = expr.base
+        if base == nt.n:
+            layer = compile_index(expr.indices[0])
+
+            def width(p, env):
+                v = layer(env)
+                if not 0 <= v <= self.depth:
+                    raise EvaluationError(f"n_{v}: this network has layers 0..{self.depth}", "range")
+                return float(self.network.width(v))
+            return width
+        if base == nt.y:
+            index = compile_index(expr.indices[0])
+
+            def target(p, env):
+                i = index(env)
+                self.neuron_check("y", self.depth, i, self.network.width(self.depth))
+                return float(p.y[i])
+            return target
+        kind = _KIND.get(base)
+        if kind is None:
+            raise FormulaError(f"'{expr}' is not understood")
+        layer = compile_index(expr.indices[0])
+        idx = [compile_index(i) for i in expr.indices[1:]]
+
+        def quantity(p, env):
+            m = layer(env)
+            where = [i(env) for i in idx]
+            self.element(kind, m, where)
+            table = p.table(kind)[m]
+            if not where:
+                return table.reshape(-1, 1) if table.ndim == 1 else table
+            return float(table[tuple(where)])
+        return quantity
+
+    def _Derivative(self, expr):
+        (var, _), = expr.variable_count
+        numerator = expr.expr
+        kind = _KIND[var.base]
+        var_layer = compile_index(var.indices[0])
+        var_idx = [compile_index(i) for i in var.indices[1:]]
+        if numerator in (nt.C, nt.C0, nt.Cx):
+            num = None
+        else:
+            num = (_KIND[numerator.base], compile_index(numerator.indices[0]),
+                   [compile_index(i) for i in numerator.indices[1:]])
+            if len(numerator.indices) == 1 or len(var.indices) == 1:
+                def single(p, env):
+                    if self.network.width(num[1](env)) == 1 and self.network.width(var_layer(env)) == 1 \
+                            and (kind != "w" or self.network.width(var_layer(env) - 1) == 1):
+                        return None
+                    raise EvaluationError("∂X/∂Y between whole layers (a Jacobian) is not understood here; "
+                                          "write it for one neuron, e.g. ∂z^{(L)}_j/∂w^{(L)}_{jk}", "value")
+            else:
+                single = None
+
+        def derivative(p, env):
+            m = var_layer(env)
+            where = [i(env) for i in var_idx]
+            self.element(kind, m, where)
+            if num is None:
+                return p.derivative("C", kind, m, where or None)
+            if single is not None:
+                single(p, env)
+            nk, nl, ni = num[0], num[1](env), [i(env) for i in num[2]]
+            self.element(nk, nl, ni)
+            ni = ni or [0]
+            where = where or ([0, 0] if kind == "w" else [0])
+            return p.derivative((nk, nl, ni), kind, m, where)
+        return derivative
+
+    def _grad_a_C(self, expr):
+        return lambda p, env: p.dA[self.depth].reshape(-1, 1)
+
+    def activation_layer(self, arg):
+        """The layer whose activation σ(arg) means: that of z^{(l)} in the argument."""
+        layers = {e.indices[0] for e in arg.atoms(sp.Indexed) if e.base in (nt.z, nt.w, nt.b)}
+        layers |= {e.indices[0] + 1 for e in arg.atoms(sp.Indexed) if e.base == nt.a and not layers}
+        if len(layers) == 1:
+            return compile_index(layers.pop())
+        if len(set(self.network.activations)) == 1:
+            return lambda env: self.depth
+        raise FormulaError(f"σ({arg}): cannot tell which layer's activation this is; write σ(z^{{(l)}}) with the "
+                           f"layer of z")
+
+    def _sigma(self, expr):
+        return self._activation(expr, prime=False)
+
+    def _sigma_prime(self, expr):
+        return self._activation(expr, prime=True)
+
+    def _activation(self, expr, prime):
+        arg = self(expr.args[0])
+        layer = self.activation_layer(expr.args[0])
+
+        def activation(p, env):
+            m = layer(env)
+            if not 1 <= m <= self.depth:
+                raise EvaluationError(f"σ of layer {m}: the network's layers with an activation are 1..{self.depth}",
+                                      "range")
+            v = arg(p, env)
+            out = (p.sigma_prime if prime else p.sigma)(m, np.asarray(v, dtype=float))
+            return out if isinstance(v, np.ndarray) else float(out)
+        return activation
+
+    def _Sum(self, expr):
+        body = self(expr.function)
+        (var, lower, upper), = expr.limits
+        lo, hi = compile_index(lower), compile_index(upper)
+
+        def total(p, env):
+            start, stop = lo(env), hi(env)
+            if stop - start + 1 > MAX_SUM_TERMS:
+                raise FormulaError(f"a sum over {var} with {stop - start + 1} terms is too costly to check")
+            out = 0.0
+            inner = dict(env)
+            for value in range(start, stop + 1):
+                inner[var] = value
+                out = _elementwise(out, body(p, inner), lambda u, v: u + v, "add")
+            return out
+        return total
+
+    # vector and matrix forms ------------------------------------------------------------
+    def _MatProd(self, expr):
+        parts = [self(a) for a in expr.args]
+
+        def product(p, env):
+            total = parts[0](p, env)
+            for part in parts[1:]:
+                total = _times(total, part(p, env))
+            return total
+        return product
+
+    def _Tr(self, expr):
+        arg = self(expr.args[0])
+
+        def transpose(p, env):
+            v = arg(p, env)
+            return v.T if isinstance(v, np.ndarray) else v
+        return transpose
+
+    def _Had(self, expr):
+        parts = [self(a) for a in expr.args]
+
+        def hadamard(p, env):
+            total = parts[0](p, env)
+            for part in parts[1:]:
+                total = _elementwise(total, part(p, env), lambda u, v: u * v, "multiply elementwise")
+            return total
+        return hadamard
+
+
+def _safe(f, v):
+    try:
+        return f(_as_float(v))
+    except (OverflowError, ValueError):
+        return math.inf
+
+
+def compile_expr(expr, network):
+    return Compiler(network)(expr)

@@ -1,0 +1,705 @@
+"""Read a student's LaTeX formula into SymPy, in ``notation``'s own objects.
+
+``parse(text, network)`` runs the Lark LALR grammar of ``formula.lark`` and the
+:class:`ToSympy` transformer (one method per grammar rule).  The result meets the
+derivation's symbols without remapping: ``a^{(L-1)}_k`` is ``a[L - 1, k]``, ``w_{jk}^l`` is
+``w[l, j, k]``, ``\\frac{\\partial C_0}{\\partial b^{(L)}}`` is ``Derivative(C_0, b[L])``.
+Nothing of the user's text is ever evaluated: it is tokenized and parsed, never passed to
+``eval``, ``sympify`` or ``parse_expr``.
+
+The network is needed for one decision only: whether a quantity written without a neuron
+index (``a^{(L)}``) is the lectures' one-neuron shorthand (a number) or a whole layer (a
+vector), so that a product of vectors and matrices keeps the order it was written in.
+"""
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+import sympy as sp
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from .. import notation as nt
+from ..printing import ordered_product
+from ..errors import FormulaError
+from .forms import MATRIX_OPS, Had, MatProd, Tr
+
+MAX_LENGTH = 2000
+MAX_NESTING = 40
+MAX_EXPONENT = 64
+
+INDEX_LETTERS = "ijkmpqrstuv"
+_INDEX = {"j": nt.j, "k": nt.k}
+LAYER_SYMBOLS = {"L": nt.L, "l": nt.l, r"\ell": nt.l}
+LAYERED_KINDS = {"a": nt.a, "z": nt.z, "w": nt.w, "b": nt.b, "delta": nt.delta}
+COSTS = {"C": nt.C, "0": nt.C0, "x": nt.Cx}
+KNOWN_SYMBOLS = ("a, z, w, b, y, x (= a^{(0)}), C (C_0, C_x), n_l (layer width), e, \\delta, \\sigma, "
+                 "\\sigma', \\nabla_a C; neuron indices " + ", ".join(INDEX_LETTERS) + "; layers L, l")
+
+KNOWN_COMMANDS = {
+    "frac", "dfrac", "tfrac", "partial", "sigma", "delta", "nabla", "sum", "exp", "ln", "log", "cdot",
+    "times", "odot", "circ", "prime", "ell", "top", "intercal", "left", "right", "big", "Big", "bigg",
+    "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr", "displaystyle", "textstyle", "quad", "qquad",
+}
+NOT_MATH = {
+    "input", "include", "includeonly", "def", "edef", "gdef", "xdef", "let", "write", "immediate",
+    "openout", "openin", "read", "newcommand", "renewcommand", "providecommand", "newenvironment",
+    "renewenvironment", "catcode", "csname", "endcsname", "expandafter", "usepackage", "documentclass",
+    "begin", "end", "special", "directlua", "write18", "ShellEscape", "jobname", "loop", "repeat",
+    "makeatletter", "output", "everypar", "lccode", "uccode", "string", "detokenize", "message",
+    "typeout", "errmessage", "newread", "newwrite", "closeout", "closein", "verbatiminput",
+    "lstinputlisting", "url", "href", "pdffilesize", "filecontents",
+}
+_CODE = re.compile(
+    r"\*\*|==|;|`|__|\bimport\b|\bdef\s|\blambda\b|\breturn\b|\bprint\s*\(|\bnp\.|\btorch\.|\bos\.|"
+    r"\bsys\.|\bexec\b|\beval\b|\bsubprocess\b|\bopen\s*\(|#include|=>|\+=|-=|\bfor\s+\w+\s+in\b|\bwhile\b")
+_COMMAND = re.compile(r"\\([a-zA-Z]+|.)")
+_DELIMITERS = re.compile(r"^\s*(\$\$|\$|\\\[|\\\()|(\$\$|\$|\\\]|\\\))\s*$")
+_UNICODE_HINTS = {"σ": r"\sigma", "δ": r"\delta", "∂": r"\partial", "∑": r"\sum", "Σ": r"\sum",
+                  "∇": r"\nabla", "⊙": r"\odot", "·": r"\cdot", "×": r"\times", "−": "-", "′": "'",
+                  "ℓ": r"\ell", "ᵀ": "^T", "²": "^2", "⁽": "^{(", "₀": "_0"}
+
+
+@dataclass
+class Formula:
+    """A parsed equation: ``sides[0] = sides[1] (= sides[2] ...)``, and notes on how it was read."""
+
+    text: str
+    sides: list
+    notes: list = field(default_factory=list)
+
+    @property
+    def lhs(self):
+        return self.sides[0]
+
+    @property
+    def rhs(self):
+        return self.sides[1:]
+
+
+# Pieces the transformer passes upward before they become SymPy ------------------------------
+
+@dataclass(frozen=True)
+class Base:
+    """A letter (or \\delta) whose meaning depends on its scripts: a, w, y, C, n, e, L, j ..."""
+
+    kind: str
+    name: str
+    pos: int
+
+
+@dataclass(frozen=True)
+class PartialOf:
+    """∂X, only meaningful as the numerator or denominator of a fraction."""
+
+    expr: object
+    pos: int
+
+
+@dataclass(frozen=True)
+class Sub:
+    entries: tuple  # of tuples of atoms (str), plus an optional integer offset on the last
+    pos: int
+
+
+@dataclass(frozen=True)
+class Sup:
+    kind: str  # expr, letter, number, top, prime
+    value: object
+    pos: int
+
+
+@dataclass(frozen=True)
+class Prime:
+    pos: int
+
+
+def _error(message, formula, pos):
+    if pos is None:
+        return FormulaError(message, formula=formula)
+    return FormulaError(f"{message} (column {pos + 1})", formula=formula, position=pos)
+
+
+def index_symbol(name):
+    """The neuron-index symbol for a letter; j and k are notation's own."""
+    if name not in _INDEX:
+        _INDEX[name] = sp.Symbol(name, integer=True, nonnegative=True)
+    return _INDEX[name]
+
+
+def is_index_symbol(s):
+    return isinstance(s, sp.Symbol) and len(s.name) == 1 and s.name in INDEX_LETTERS and s.is_integer
+
+
+# Which layers and widths a quantity may refer to ----------------------------------------------
+
+def candidate_layers(layer, network):
+    """Concrete layers 0..L that a layer expression can take (l is free, L is the depth)."""
+    depth = network.depth
+    out = []
+    for value in range(0, depth + 1) if layer.has(nt.l) else [None]:
+        v = layer.subs({nt.L: depth, nt.l: value}) if value is not None else layer.subs(nt.L, depth)
+        if v.is_Integer and 0 <= int(v) <= depth:
+            out.append(int(v))
+    return out
+
+
+def whole_layer_size(element, network):
+    """Largest number of entries a whole-layer quantity (a[l], w[l], y) can have, 1 for a number."""
+    if element == nt.Y:
+        return network.width(network.depth)
+    base, layer = element.base, element.indices[0]
+    sizes = [1]
+    for v in candidate_layers(layer, network):
+        if base == nt.w:
+            sizes.append(network.width(v) * network.width(v - 1) if v >= 1 else 1)
+        else:
+            sizes.append(network.width(v))
+    return max(sizes)
+
+
+def is_matrix_like(expr, network):
+    """True when ``expr`` may be a vector or a matrix in this network (so order matters)."""
+    if not isinstance(expr, sp.Basic):
+        return False
+    if isinstance(expr, MATRIX_OPS):
+        return True
+    if expr.has(nt.grad_a_C) and network.width(network.depth) > 1:
+        return True
+    for element in expr.atoms(sp.Indexed):
+        if element.base in nt.LAYERED and len(element.indices) == 1 and whole_layer_size(element, network) > 1:
+            return True
+    if expr.has(nt.Y) and network.width(network.depth) > 1:
+        return True
+    return bool(expr.atoms(*MATRIX_OPS)) if expr.args else False
+
+
+def neuron_positions(element):
+    """(index, layer it counts neurons of) for each neuron index of an Indexed: w_{jk} gives two."""
+    base, idx = element.base, element.indices
+    if base == nt.y:
+        return [(idx[0], nt.L)]
+    if base not in nt.LAYERED or len(idx) < 2:
+        return []
+    if base == nt.w:
+        return [(idx[1], idx[0]), (idx[2], idx[0] - 1)] if len(idx) == 3 else []
+    return [(idx[1], idx[0])]
+
+
+# The transformer: one method per grammar rule ------------------------------------------------
+
+class ToSympy(Transformer):
+    """Grammar tree -> SymPy in ``notation``'s objects, checking meaning as it goes."""
+
+    def __init__(self, text, network):
+        super().__init__()
+        self.text = text
+        self.network = network
+        self.notes = []
+
+    def fail(self, message, pos=None):
+        raise _error(message, self.text, pos)
+
+    # values -------------------------------------------------------------------------------
+    def value(self, item, what="this"):
+        """A finished SymPy value; a stray ∂ or a bare letter is an error here."""
+        if isinstance(item, Base):
+            item = self.base_value(item, [])
+        if isinstance(item, PartialOf):
+            self.fail(r"\partial only makes sense in a fraction \frac{\partial C}{\partial w}", item.pos)
+        return item
+
+    def product(self, factors):
+        factors = [self.value(f) for f in factors]
+        flat = []
+        for f in factors:
+            flat.extend(f.args if isinstance(f, MatProd) else [f])
+        if sum(1 for f in flat if is_matrix_like(f, self.network)) >= 2:
+            return MatProd(*flat)
+        return ordered_product(*flat)  # printed in the order written, computed as any Mul
+
+    # start, sums and products -------------------------------------------------------------
+    def start(self, sides):
+        return [self.value(s) for s in sides]
+
+    def add(self, c):
+        return sp.Add(self.value(c[0]), self.value(c[1]))
+
+    def sub(self, c):
+        return sp.Add(self.value(c[0]), -self.value(c[1]))
+
+    def neg(self, c):
+        return -self.value(c[0])
+
+    def mul(self, c):
+        return self.product([c[0], c[2]])
+
+    def implicit_mul(self, c):
+        return self.product(c)
+
+    def div(self, c):
+        num, den = c
+        if isinstance(num, PartialOf) and isinstance(den, PartialOf):
+            return self.derivative(num, den)
+        den = self.value(den)
+        if is_matrix_like(den, self.network):
+            self.fail("cannot divide by a vector or a matrix")
+        return self.value(num) / den
+
+    def hadamard(self, c):
+        x, y = self.value(c[0]), self.value(c[2])
+        if is_matrix_like(x, self.network) or is_matrix_like(y, self.network):
+            return Had(x, y)
+        return x * y
+
+    def bigsum(self, c):
+        _, (var, lower, upper, pos), body = c
+        body = self.value(body)
+        if upper is None:
+            upper = self.sum_upper(var, body, pos)
+        return sp.Sum(body, (var, lower, upper))
+
+    def sum_upper(self, var, body, pos):
+        """Σ_j without bounds runs over the neurons of the layer j indexes in the sum."""
+        for element in sorted(body.atoms(sp.Indexed), key=sp.default_sort_key):
+            for index, layer in neuron_positions(element):
+                if index == var:
+                    return nt.n[layer] - 1
+        self.fail(f"\\sum_{var}: {var} indexes no neuron inside the sum (write e.g. \\sum_{var} w_{{{var}k}} ...)", pos)
+
+    def limits_free(self, c):
+        var, pos = c[0]
+        return var, sp.Integer(0), None, pos
+
+    def limits_range(self, c):
+        (var, pos), lower, upper = c
+        return var, self.bound_value(lower), self.bound_value(upper), pos
+
+    def bound_value(self, item):
+        item = self.value(item)
+        if item.xreplace({e: 0 for e in item.atoms(sp.Indexed) if e.base == nt.n}).free_symbols - {nt.L, nt.l}:
+            self.fail(f"a sum's bound must be a number or a layer width like n_L - 1, not {item}")
+        return item
+
+    def sum_var(self, c):
+        tok = c[0]
+        if tok not in INDEX_LETTERS:
+            self.fail(f"the summation index must be a neuron index ({', '.join(INDEX_LETTERS)}), not '{tok}'",
+                      tok.start_pos)
+        return index_symbol(str(tok)), tok.start_pos
+
+    def bound(self, c):
+        item = c[0]
+        if isinstance(item, Token):
+            return self.atom_value(item)
+        return item
+
+    # scripts --------------------------------------------------------------------------------
+    def script(self, c):
+        primary, items = c[0], c[1:]
+        if isinstance(primary, Base):
+            return self.base_value(primary, items)
+        if isinstance(primary, PartialOf):
+            if items:
+                self.fail("a script after \\partial X is not understood", items[0].pos)
+            return primary
+        return self.apply_scripts(primary, items)
+
+    def script_sub(self, c):
+        tok, entries = c
+        return Sub(entries, tok.start_pos)
+
+    def sup(self, c):
+        tok, (kind, value) = c
+        return Sup(kind, value, tok.start_pos)
+
+    def prime(self, c):
+        return Prime(None)
+
+    def sub_list(self, c):
+        entries = []
+        for entry in c:
+            if isinstance(entry, Token):  # a bare _j or _0
+                entries.append(((str(entry),), 0))
+            else:
+                entries.append(entry)
+        return tuple(entries)
+
+    def sub_entry(self, c):
+        offset = c[-1] if isinstance(c[-1], int) else 0
+        atoms = tuple(str(t) for t in c if isinstance(t, Token))
+        return atoms, offset
+
+    def sub_atom(self, c):
+        return c[0]
+
+    def plus_offset(self, c):
+        return int(c[0])
+
+    def minus_offset(self, c):
+        return -int(c[0])
+
+    def sup_expr(self, c):
+        return "expr", self.value(c[0]) if not isinstance(c[0], Base) else c[0]
+
+    def sup_letter(self, c):
+        return "letter", c[0]
+
+    def sup_number(self, c):
+        return "number", c[0]
+
+    def sup_top(self, c):
+        return "top", None
+
+    def sup_prime(self, c):
+        return "prime", None
+
+    # primaries ------------------------------------------------------------------------------
+    def paren(self, c):
+        return self.value(c[0])
+
+    def brace(self, c):
+        return self.value(c[0])
+
+    def letter(self, c):
+        tok = c[0]
+        name = str(tok)
+        if name in ("a", "z", "w", "b", "x"):
+            return Base(name, name, tok.start_pos)
+        if name in ("y", "C", "n", "e", "T"):
+            return Base(name, name, tok.start_pos)
+        if name in LAYER_SYMBOLS:
+            return Base("layer", name, tok.start_pos)
+        if name in INDEX_LETTERS:
+            return Base("index", name, tok.start_pos)
+        hint = r"; write \partial for the derivative" if name == "d" else ""
+        self.fail(f"unknown symbol '{name}'{hint}; known: {KNOWN_SYMBOLS}", tok.start_pos)
+
+    def number(self, c):
+        return self.number_value(c[0])
+
+    def number_value(self, tok):
+        value = Fraction(str(tok))
+        return sp.Rational(value.numerator, value.denominator)
+
+    def delta(self, c):
+        return Base("delta", "delta", c[0].start_pos)
+
+    def frac(self, c):
+        tok, num, den = c
+        if isinstance(num, PartialOf) and isinstance(den, PartialOf):
+            return self.derivative(num, den)
+        if isinstance(num, PartialOf) or isinstance(den, PartialOf):
+            self.fail(r"a derivative needs \partial on top and below: \frac{\partial C}{\partial w}", tok.start_pos)
+        return self.div([num, den])
+
+    def frac_digits(self, c):
+        tok, digits = c
+        if len(digits) != 2 or not digits.isdigit():
+            self.fail(r"write \frac{numerator}{denominator}", tok.start_pos)
+        return sp.Rational(int(digits[0]), int(digits[1])) if digits[1] != "0" else self.fail(
+            "division by zero", tok.start_pos)
+
+    def partial(self, c):
+        tok, inner = c
+        return PartialOf(self.value(inner) if not isinstance(inner, PartialOf) else inner, tok.start_pos)
+
+    def nabla(self, c):
+        tok, _, sub, cost = c
+        cost = self.value(cost)
+        if cost not in (nt.C, nt.C0, nt.Cx):
+            self.fail(r"\nabla_a is followed by the cost: \nabla_a C", tok.start_pos)
+        if sub not in ("a", nt.a[nt.L]):
+            self.fail(r"only \nabla_a C (the gradient with respect to the output activations) is understood",
+                      tok.start_pos)
+        return nt.grad_a_C()
+
+    def nabla_sub(self, c):
+        item = c[0]
+        if isinstance(item, Token):
+            return str(item)
+        if isinstance(item, Base):
+            return item.name
+        return self.value(item)
+
+    def apply(self, c):
+        func, arg = c
+        arg = self.value(arg)
+        if func == "exp":
+            return sp.exp(arg)
+        if func == "ln":
+            return sp.log(arg)
+        return {"sigma": nt.sigma, "sigma_prime": nt.sigma_prime}[func](arg)
+
+    def f_sigma(self, c):
+        return "sigma"
+
+    def f_sigma_prime(self, c):
+        return "sigma_prime"
+
+    def f_exp(self, c):
+        return "exp"
+
+    def f_ln(self, c):
+        return "ln"
+
+    # meaning of a letter with its scripts -------------------------------------------------------
+    def atom_value(self, tok):
+        """A single token used as a value: a number or a layer letter (in a sum's bound)."""
+        if tok.type == "NUMBER":
+            return self.number_value(tok)
+        return self.base_value(self.letter([tok]), [])
+
+    def index_atom(self, atom, pos, allow_layer=False):
+        if atom.isdigit():
+            return sp.Integer(int(atom))
+        if atom in INDEX_LETTERS:
+            return index_symbol(atom)
+        if allow_layer and atom in LAYER_SYMBOLS:
+            return LAYER_SYMBOLS[atom]
+        self.fail(f"'{atom}' is not a neuron index (use {', '.join(INDEX_LETTERS)} or a number)", pos)
+
+    def indices(self, sub, expected, name, allow_layer=False):
+        """The neuron indices of a subscript: _j, _{jk}, _{j,k}, _{01}, _{k+1}."""
+        entries = list(sub.entries)
+        if len(entries) == 1 and expected > 1 and len(entries[0][0]) == 1 and entries[0][0][0].isdigit() \
+                and len(entries[0][0][0]) == expected:
+            entries = [((ch,), 0) for ch in entries[0][0][0]]  # _{01}: j = 0, k = 1
+        out = []
+        for atoms, offset in entries:
+            if len(atoms) > 1 and len(entries) > 1:
+                self.fail(f"write the indices of {name} as _{{jk}} or _{{j,k}}", sub.pos)
+            for i, atom in enumerate(atoms):
+                value = self.index_atom(atom, sub.pos, allow_layer)
+                out.append(value + offset if i == len(atoms) - 1 else value)
+        if len(out) != expected:
+            what = {1: "one neuron index", 2: "two neuron indices"}[expected]
+            example = "w^{(l)}_{jk}" if expected == 2 else f"{name}_j"
+            self.fail(f"{name} takes {what} ({example}), got {len(out)}", sub.pos)
+        return out
+
+    def layer_from_sup(self, sup, name):
+        if sup.kind == "letter":
+            tok = str(sup.value)
+            if tok in LAYER_SYMBOLS:
+                return LAYER_SYMBOLS[tok]
+            self.fail(f"the superscript of {name} is its layer (L, L-1, l, l+1 or a number), not '{tok}'", sup.pos)
+        if sup.kind == "number":
+            return self.number_value(sup.value)
+        if sup.kind == "expr":
+            layer = sup.value
+            if isinstance(layer, Base):
+                layer = self.base_value(layer, [])
+            if isinstance(layer, sp.Expr) and layer.free_symbols <= {nt.L, nt.l} and layer.is_polynomial(nt.L, nt.l) \
+                    and all(cf.is_Integer for cf in sp.Poly(layer, nt.L, nt.l).coeffs()) \
+                    and sp.Poly(layer, nt.L, nt.l).total_degree() <= 1:
+                return layer
+        self.fail(f"the superscript of {name} must be its layer: L, L-1, l, l+1 or a number", sup.pos)
+
+    def base_value(self, base, items):
+        kind = base.kind
+        subs = [i for i in items if isinstance(i, Sub)]
+        sups = [i for i in items if isinstance(i, Sup)]
+        primes = [i for i in items if isinstance(i, Prime)]
+        if primes:
+            self.fail(f"a prime ' after {base.name} is not understood (only \\sigma' is)", base.pos)
+        if len(subs) > 1:
+            self.fail(f"{base.name} has two subscripts", subs[1].pos)
+        sub = subs[0] if subs else None
+        name = r"\delta" if kind == "delta" else base.name
+        if kind in LAYERED_KINDS or kind == "x":
+            if kind == "x":
+                layer = sp.Integer(0)
+                if sups and sups[0].kind in ("expr", "letter", "number"):
+                    self.fail("x is the input a^{(0)}; it has no layer superscript", sups[0].pos)
+            elif sups and sups[0].kind in ("expr", "letter", "number"):
+                layer, sups = self.layer_from_sup(sups[0], name), sups[1:]
+            else:
+                layer = nt.L
+                self.notes.append(f"{name} has no layer superscript: read as layer L")
+            bse = nt.a if kind == "x" else LAYERED_KINDS[kind]
+            if sub is None:
+                value = bse[layer]
+            else:
+                value = bse[(layer, *self.indices(sub, 2 if kind == "w" else 1, name))]
+            return self.apply_scripts(value, sups)
+        if kind == "y":
+            value = nt.Y if sub is None else nt.y[self.indices(sub, 1, "y")[0]]
+            return self.apply_scripts(value, sups)
+        if kind == "C":
+            if sups:
+                self.fail("C is the cost; it takes no superscript", sups[0].pos)
+            if sub is None:
+                return nt.C
+            if len(sub.entries) == 1 and sub.entries[0][0] in (("0",), ("x",)) and not sub.entries[0][1]:
+                return COSTS[sub.entries[0][0][0]]
+            self.fail("the cost is C, C_0 or C_x", sub.pos)
+        if kind == "n":
+            if sub is None or len(sub.entries) != 1:
+                self.fail("n_l is the width of layer l: write n_L, n_{L-1}, n_l or n_2", base.pos)
+            (atoms, offset), = sub.entries
+            if len(atoms) != 1:
+                self.fail("n_l is the width of layer l: write n_L, n_{L-1}, n_l or n_2", sub.pos)
+            layer = self.index_atom(atoms[0], sub.pos, allow_layer=True)
+            if is_index_symbol(layer):
+                self.fail("the subscript of n is a layer (L, L-1, l or a number)", sub.pos)
+            return self.apply_scripts(nt.n[layer + offset], sups)
+        if kind == "e":
+            if sub is not None:
+                self.fail("e takes no subscript", sub.pos)
+            if sups and sups[0].kind in ("expr", "letter", "number"):
+                return self.apply_scripts(sp.exp(self.sup_value(sups[0])), sups[1:])
+            return self.apply_scripts(sp.E, sups)
+        # layer letters, index letters and T: only meaningful inside scripts
+        if items:
+            self.fail(f"'{base.name}' cannot carry scripts here", base.pos)
+        if kind == "layer":
+            return LAYER_SYMBOLS[base.name]
+        if kind == "index":
+            return index_symbol(base.name)
+        return sp.Symbol("T")
+
+    def sup_value(self, sup):
+        if sup.kind == "expr":
+            return self.value(sup.value)
+        if sup.kind == "number":
+            return self.number_value(sup.value)
+        if sup.kind == "letter":
+            return self.value(self.letter([sup.value]))
+        self.fail("this superscript is not understood here", sup.pos)
+
+    def apply_scripts(self, value, items):
+        """Superscripts after the layer: powers, ^T; a subscript here has no meaning."""
+        for item in items:
+            if isinstance(item, Sub):
+                self.fail("a subscript here is not understood (neuron indices go on a, z, w, b, y, \\delta)", item.pos)
+            if isinstance(item, Prime):
+                self.fail("a prime ' is only understood on \\sigma'", item.pos)
+            if item.kind == "top" or (item.kind == "letter" and str(item.value) == "T") or (
+                    item.kind == "expr" and item.value == sp.Symbol("T")):
+                value = Tr(value) if is_matrix_like(value, self.network) else value
+                continue
+            if item.kind == "prime":
+                self.fail("^{\\prime} is only understood on \\sigma", item.pos)
+            exponent = self.sup_value(item)
+            if is_matrix_like(value, self.network):
+                self.fail("a power of a vector or matrix is not understood (use \\odot for elementwise products)",
+                          item.pos)
+            if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
+                self.fail(f"the exponent {exponent} is too large (at most {MAX_EXPONENT})", item.pos)
+            if exponent.free_symbols & ({nt.L, nt.l, sp.Symbol("T")} | set(map(index_symbol, INDEX_LETTERS))):
+                self.fail("this exponent is not understood", item.pos)
+            value = sp.Pow(value, exponent)
+        return value
+
+    def derivative(self, num, den):
+        numerator, variable = num.expr, den.expr
+        if isinstance(numerator, PartialOf) or isinstance(variable, PartialOf):
+            self.fail("a derivative is \\frac{\\partial X}{\\partial Y}", num.pos)
+        if numerator not in (nt.C, nt.C0, nt.Cx) and not (
+                isinstance(numerator, sp.Indexed) and numerator.base in (nt.a, nt.z)):
+            self.fail("the top of a derivative must be the cost C (C_0, C_x) or an a or z of the network", num.pos)
+        if variable == nt.Y or (isinstance(variable, sp.Indexed) and variable.base == nt.y):
+            self.fail("y is the desired output, fixed by the training example: nothing to differentiate by", den.pos)
+        if not (isinstance(variable, sp.Indexed) and variable.base in nt.LAYERED and variable.base != nt.delta):
+            self.fail("the bottom of a derivative must be one of w, b, z, a (e.g. \\partial w^{(L)}_{jk})", den.pos)
+        return nt.partial(numerator, variable)
+
+
+# Lexical checks before parsing ------------------------------------------------------------------
+
+def _prescan(text):
+    """Reject what is not a formula before the grammar sees it, with the column of the problem."""
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(f"the formula has {len(text)} characters; the limit is {MAX_LENGTH}", formula=text[:80])
+    if not text.strip():
+        raise FormulaError(r"empty formula: type an equation, e.g. '\frac{\partial C_0}{\partial b^{(L)}} = "
+                           r"\sigma'(z^{(L)}) 2(a^{(L)} - y)'", formula=text)
+    for m in _COMMAND.finditer(text):
+        name = m.group(1)
+        if name in NOT_MATH or name.startswith("write") or name.startswith("input"):
+            raise _error(f"\\{name} is a TeX command, not math; verify reads one formula and never runs TeX "
+                         f"commands", text, m.start())
+    code = _CODE.search(text)
+    if code:
+        raise _error(f"this looks like program code ('{code.group(0).strip()}'), not a LaTeX formula; write it as "
+                     r"LaTeX, e.g. \frac{\partial C_0}{\partial w^{(L)}} = a^{(L-1)} \sigma'(z^{(L)}) 2(a^{(L)} - y)",
+                     text, code.start())
+    for m in _COMMAND.finditer(text):
+        name = m.group(1)
+        if name.isalpha() and name not in KNOWN_COMMANDS:
+            raise _error(f"unknown command \\{name}; known: " + " ".join("\\" + c for c in sorted(
+                {"frac", "partial", "sigma", "delta", "nabla", "sum", "exp", "ln", "log", "cdot", "times", "odot",
+                 "prime", "left", "right", "ell", "top"})), text, m.start())
+    for i, ch in enumerate(text):
+        if ord(ch) > 127:
+            hint = f" (write {_UNICODE_HINTS[ch]})" if ch in _UNICODE_HINTS else ""
+            raise _error(f"character '{ch}' is not LaTeX{hint}", text, i)
+    depth = deepest = 0
+    for ch in text:
+        depth += ch in "({[" or 0
+        depth -= ch in ")}]" or 0
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise FormulaError(f"brackets nested {deepest} deep; the limit is {MAX_NESTING}", formula=text)
+
+
+def _strip_delimiters(text):
+    """$...$, $$...$$, \\[...\\] and \\(...\\) around the formula become spaces (columns stay)."""
+    return _DELIMITERS.sub(lambda m: " " * len(m.group(0)), text)
+
+
+_FRIENDLY = {"RPAR": "')'", "LPAR": "'('", "RBRACE": "'}'", "LBRACE": "'{'", "RSQB": "']'", "LSQB": "'['",
+             "EQUAL": "'='", "PLUS": "'+'", "MINUS": "'-'", "LETTER": "a letter", "NUMBER": "a number",
+             "CARET": "'^'", "UNDERSCORE": "'_'", "COMMA": "','", "SLASH": "'/'", "MUL": r"\cdot",
+             "FRAC": r"\frac", "SIGMA": r"\sigma", "DELTA": r"\delta", "PARTIAL": r"\partial", "SUM": r"\sum",
+             "$END": "the end"}
+
+
+@lru_cache(maxsize=1)
+def grammar():
+    """The Lark LALR parser of ``formula.lark`` (built once per process)."""
+    source = (Path(__file__).with_name("formula.lark")).read_text(encoding="utf-8")
+    return Lark(source, parser="lalr", maybe_placeholders=False)
+
+
+def _syntax_error(e, text):
+    pos = getattr(e, "pos_in_stream", None)
+    if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
+        return FormulaError(f"the formula ends too early: a bracket, a brace or a term is missing (column "
+                            f"{len(text.rstrip()) + 1})", formula=text, position=len(text.rstrip()))
+    if isinstance(e, UnexpectedCharacters):
+        return _error(f"cannot read '{text[pos]}' here", text, pos)
+    if isinstance(e, UnexpectedToken):
+        expected = sorted({_FRIENDLY.get(t, t.lower()) for t in e.expected if not t.startswith("__")})
+        hint = f"; expected {', '.join(expected[:6])}" if expected and len(expected) <= 6 else ""
+        return _error(f"unexpected '{e.token}'{hint}", text, e.token.start_pos)
+    return _error("cannot read the formula", text, pos)
+
+
+def parse(text, network):
+    """``text`` as a :class:`Formula` of SymPy sides, or a :class:`FormulaError` saying why not."""
+    if not isinstance(text, str):
+        raise FormulaError("the formula must be text")
+    _prescan(text)
+    clean = _strip_delimiters(text)
+    if not clean.strip():
+        raise FormulaError("empty formula between the math delimiters", formula=text)
+    if "=" not in clean:
+        raise FormulaError(r"not an equation: write the derivative, '=', and its value, e.g. "
+                           r"\frac{\partial C_0}{\partial b^{(L)}} = \sigma'(z^{(L)}) 2(a^{(L)} - y)", formula=text)
+    try:
+        tree = grammar().parse(clean)
+    except UnexpectedInput as e:
+        raise _syntax_error(e, text) from None
+    transformer = ToSympy(text, network)
+    try:
+        sides = transformer.transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, FormulaError):
+            raise e.orig_exc from None
+        raise
+    return Formula(text, sides, list(dict.fromkeys(transformer.notes)))
