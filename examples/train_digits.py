@@ -1,0 +1,85 @@
+"""Train a small network on scikit-learn's bundled digits with generated gradients and plain SGD.
+
+The gradients come from the module that ``symbackprop codegen`` writes (``run.sh main`` makes it):
+
+    symbackprop codegen --sizes 64,32,10 --activation relu,sigmoid --cost cross_entropy -o output/digits_grad.py
+    python examples/train_digits.py [--module output/digits_grad.py] [--epochs 100]
+
+Without that file it asks ``symbackprop.compile`` for the same functions in memory.  The data
+(1,797 8x8 images of handwritten digits) ships inside scikit-learn: nothing is downloaded.
+"""
+
+import argparse
+import importlib.util
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+ROOT = Path(__file__).resolve().parents[1]
+NETWORK = ("64,32,10", "relu,sigmoid", "cross_entropy")
+
+
+def load_gradients(path):
+    """The generated module at ``path``, or the same functions compiled in memory."""
+    if path.exists():
+        spec = importlib.util.spec_from_file_location("digits_grad", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        print(f"gradients: {path} (written by symbackprop codegen)")
+    else:
+        import symbackprop as sb
+
+        module = sb.compile(sb.Network.parse(*NETWORK))
+        print(f"gradients: symbackprop.compile (no {path}; run.sh main writes it)")
+    if module.SIZES != (64, 32, 10) or module.COST != "cross_entropy":
+        raise SystemExit(f"{path} is for {module.SIZES} / {module.COST}; regenerate it with "
+                         f"symbackprop codegen --sizes {NETWORK[0]} --activation {NETWORK[1]} --cost {NETWORK[2]}")
+    return module
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--module", type=Path, default=ROOT / "output" / "digits_grad.py")
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=0.05, help="SGD learning rate")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    net = load_gradients(args.module)
+    digits = load_digits()
+    X = (digits.data / 16.0).astype(np.float64)  # pixels 0..16 -> 0..1
+    labels = digits.target
+    X_train, X_test, y_train, y_test = train_test_split(X, labels, test_size=0.25, random_state=args.seed,
+                                                        stratify=labels)
+    Y_train = np.eye(10)[y_train]  # one-hot targets for the 10 sigmoid outputs
+    Y_test = np.eye(10)[y_test]
+    print(f"data: {len(X_train)} training and {len(X_test)} test images of 8x8 digits (scikit-learn, bundled)")
+    print(f"network: {'-'.join(map(str, net.SIZES))}, {', '.join(net.ACTIVATIONS)}, {net.COST}; "
+          f"plain SGD, batch {args.batch}, rate {args.rate}, {args.epochs} epochs")
+
+    params = net.init_params(seed=args.seed)
+    rng = np.random.default_rng(args.seed)
+    start = time.perf_counter()
+    print(f"epoch   0  training loss {net.cost(params, X_train, Y_train):.4f}")
+    for epoch in range(1, args.epochs + 1):
+        order = rng.permutation(len(X_train))
+        for first in range(0, len(order), args.batch):
+            rows = order[first:first + args.batch]
+            grads = net.gradients(params, X_train[rows], Y_train[rows])
+            for name, grad in grads.items():
+                params[name] -= args.rate * grad  # plain SGD: θ ← θ − η ∂C/∂θ
+        if epoch % 10 == 0 or epoch == 1:
+            accuracy = np.mean(net.forward(params, X_test).argmax(axis=1) == y_test)
+            print(f"epoch {epoch:3d}  training loss {net.cost(params, X_train, Y_train):.4f}  "
+                  f"test loss {net.cost(params, X_test, Y_test):.4f}  test accuracy {accuracy:.1%}")
+    accuracy = np.mean(net.forward(params, X_test).argmax(axis=1) == y_test)
+    print(f"test accuracy {accuracy:.1%} on {len(X_test)} held-out images "
+          f"(trained in {time.perf_counter() - start:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
