@@ -44,7 +44,7 @@ main_job() {
         echo "== notes (LaTeX, Markdown, PDF) for the lectures' networks"
         "$sb" notes --pdf -o output
     fi
-    if "$PY" -c "import symbackprop.verifier.verify" 2>/dev/null; then
+    if "$PY" -c "from symbackprop.verifier import verify" 2>/dev/null; then
         echo "== verify a hand-derived formula"
         "$sb" verify '\frac{\partial C_0}{\partial w^{(L)}} = a^{(L-1)} \sigma'"'"'(z^{(L)}) 2(a^{(L)} - y)' || true
     fi

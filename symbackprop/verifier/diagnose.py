@@ -97,6 +97,13 @@ def variants(rhs, lhs, network):
         if e.base == nt.a and len(e.indices) == 1:
             out.append(("missing_transpose", f"{_l(e)} needs a transpose: ∂C/∂w is the column δ times the row "
                         f"({_l(e)})^T", rhs.xreplace({e: Tr(e)})))
+    free = sorted({s for e in _layered(lhs) for i in e.indices for s in sp.sympify(i).free_symbols
+                   if is_index_symbol(s)}, key=str)
+    for n, first in enumerate(free):
+        for second in free[n + 1:]:
+            out.append(("swapped_indices", f"{first} and {second} are swapped throughout the right-hand side: "
+                        f"{first} and {second} count neurons of different layers",
+                        rhs.xreplace({first: second, second: first})))
     for node in sorted(rhs.atoms(Tr), key=sp.default_sort_key):
         out.append(("extra_transpose", f"the transpose in {_l(node)} is not due", rhs.xreplace({node: node.args[0]})))
     return out[:MAX_VARIANTS]
@@ -219,7 +226,11 @@ def diagnose(formula, rhs, samples, checker, derivation, shorthand, want):
     if shape_errors or mismatched:
         what = shape_errors[0] if shape_errors else (
             f"the left side has {np.size(samples[0].truth)} entries, the right side {np.size(mismatched[0].student)}")
-        findings.append(_finding("shape_mismatch", f"the sizes do not fit: {what}"))
+        hint = ""
+        if any(len(e.indices) == 1 for e in _layered(rhs) if e.base in nt.LAYERED):
+            hint = ("; without a neuron index a quantity is its whole layer (a vector or a matrix): write the index "
+                    "form (a^{(L-1)}_k, w^{(L)}_{jk}) or Nielsen's matrix form")
+        findings.append(_finding("shape_mismatch", f"the sizes do not fit: {what}{hint}"))
     explained = []
     for code, message, changed in variants(rhs, lhs, checker.network):
         if changed == rhs:

@@ -31,19 +31,28 @@ _KIND = {nt.a: "a", nt.z: "z", nt.w: "w", nt.b: "b", nt.delta: "delta"}
 _LOWEST = {"a": 0, "z": 1, "w": 1, "b": 1, "delta": 1}
 
 
-def compile_index(expr):
-    """A layer or neuron index expression (L - 1, l + 1, k, 2) -> f(env) -> int."""
+def compile_index(expr, network=None):
+    """A layer or neuron index expression (L - 1, l + 1, k, 2, n_L - 1) -> f(env) -> int."""
     expr = sp.sympify(expr)
+    if isinstance(expr, sp.Indexed) and expr.base == nt.n and network is not None:
+        layer = compile_index(expr.indices[0])
+
+        def width(env):
+            v = layer(env)
+            if not 0 <= v <= network.depth:
+                raise EvaluationError(f"n_{v}: this network has layers 0..{network.depth}", "range")
+            return network.width(v)
+        return width
     if expr.is_Integer:
         value = int(expr)
         return lambda env: value
     if isinstance(expr, sp.Symbol):
         return lambda env: env[expr]
     if isinstance(expr, sp.Add):
-        parts = [compile_index(a) for a in expr.args]
+        parts = [compile_index(a, network) for a in expr.args]
         return lambda env: sum(p(env) for p in parts)
     if isinstance(expr, sp.Mul):
-        parts = [compile_index(a) for a in expr.args]
+        parts = [compile_index(a, network) for a in expr.args]
         return lambda env: math.prod(p(env) for p in parts)
     raise FormulaError(f"the index {expr} is not understood")
 
@@ -92,6 +101,13 @@ class Compiler:
         self.depth = network.depth
 
     def __call__(self, expr):
+        if expr.is_number and not isinstance(expr, (sp.Number, sp.NumberSymbol)):
+            try:
+                value = complex(expr)
+                value = value.real if value.imag == 0 else math.nan
+            except (TypeError, ValueError, OverflowError):
+                value = math.nan  # 1/0, log(0): no value, so never equal to the truth
+            return lambda p, env: value
         for cls in type(expr).__mro__:
             method = getattr(self, "_" + cls.__name__, None)
             if method is not None:
@@ -187,7 +203,7 @@ class Compiler:
         self.layer_check(kind, layer)
         widths = [self.network.width(layer)] + ([self.network.width(layer - 1)] if kind == "w" else [])
         for i, w in zip(idx, widths):
-            self.neuron_check(kind, layer, i, w)
+            self.neuron_check(f"{kind}^({layer})", layer, i, w)
 
     def _Indexed(self, expr):
         base = expr.base
@@ -297,7 +313,7 @@ class Compiler:
     def _Sum(self, expr):
         body = self(expr.function)
         (var, lower, upper), = expr.limits
-        lo, hi = compile_index(lower), compile_index(upper)
+        lo, hi = compile_index(lower, self.network), compile_index(upper, self.network)
 
         def total(p, env):
             start, stop = lo(env), hi(env)

@@ -11,7 +11,7 @@ factors along the path, for the diagnosis of a missing or extra factor.
 import sympy as sp
 
 from .. import notation as nt
-from ..printing import ordered_product
+from ..printing import OrderedMul, ordered_product
 from .forms import Had, MatProd, Tr
 from .parse import INDEX_LETTERS, index_symbol
 
@@ -29,7 +29,7 @@ def is_output(layer, network):
 
 
 def cost_slope(derivation, j):
-    return derivation.cost_slope.xreplace({nt.j: j})
+    return rebuild(derivation.cost_slope, lambda e: e.xreplace({nt.j: j}))
 
 
 def upstream(layer, j, derivation):
@@ -80,12 +80,35 @@ def _matrix_rhs(kind, layer, network):
     return None
 
 
+def rebuild(expr, leaf):
+    """``expr`` with ``leaf`` applied to every Indexed, keeping the order of products as written."""
+    if isinstance(expr, sp.Indexed):
+        return leaf(expr)
+    if isinstance(expr, sp.Sum):
+        (var, lo, hi), = expr.limits
+        return sp.Sum(rebuild(expr.function, leaf), (var, lo, hi))
+    if not expr.args or isinstance(expr, sp.Derivative):
+        return leaf(expr) if isinstance(expr, sp.Derivative) else expr
+    args = [rebuild(a, leaf) for a in expr.args]
+    if isinstance(expr, OrderedMul):
+        return ordered_product(*args)
+    return expr.func(*args)
+
+
+def _short(e):
+    if isinstance(e, sp.Derivative):
+        (var, _), = e.variable_count
+        return nt.partial(_short(e.expr), _short(var))
+    if isinstance(e, sp.Indexed) and (e.base in nt.LAYERED or e.base == nt.y):
+        return nt.Y if e.base == nt.y else e.base[e.indices[0]]
+    return e
+
+
 def to_shorthand(expr, network):
     """The lectures' one-neuron notation: a^{(l)}_0 -> a^{(l)}, y_0 -> y, sums of one term dropped."""
-    expr = expr.replace(lambda e: isinstance(e, sp.Sum), lambda e: e.function.xreplace({e.limits[0][0]: 0}))
-    return expr.replace(
-        lambda e: isinstance(e, sp.Indexed) and (e.base in nt.LAYERED or e.base == nt.y),
-        lambda e: nt.Y if e.base == nt.y else e.base[e.indices[0]])
+    expr = rebuild(expr, lambda e: e.xreplace({nt.j: sp.Integer(0), nt.k: sp.Integer(0)}) if isinstance(e, sp.Indexed) else e)
+    expr = expr.replace(lambda e: isinstance(e, sp.Sum), lambda e: e.function.xreplace({e.limits[0][0]: sp.Integer(0)}))
+    return rebuild(expr, _short)
 
 
 _KINDS = {nt.a: "a", nt.z: "z", nt.w: "w", nt.b: "b", nt.delta: "delta"}
@@ -129,6 +152,8 @@ def expected_rhs(lhs, derivation, shorthand):
     if idx is None:
         idx = [sp.Integer(0), sp.Integer(0)] if kind == "w" else [sp.Integer(0)]
     value = _indexed_rhs(kind, layer, idx, derivation)
+    if not sp.sympify(layer).free_symbols:  # a numbered layer: the output layer by its number too
+        value = rebuild(value, lambda e: e.xreplace({nt.L: sp.Integer(network.depth)}))
     return to_shorthand(value, network) if shorthand else value
 
 

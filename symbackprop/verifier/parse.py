@@ -280,7 +280,7 @@ class ToSympy(Transformer):
 
     def bound_value(self, item):
         item = self.value(item)
-        if item.xreplace({e: 0 for e in item.atoms(sp.Indexed) if e.base == nt.n}).free_symbols - {nt.L, nt.l}:
+        if item.xreplace({e: sp.Integer(0) for e in item.atoms(sp.Indexed) if e.base == nt.n}).free_symbols - {nt.L, nt.l}:
             self.fail(f"a sum's bound must be a number or a layer width like n_L - 1, not {item}")
         return item
 

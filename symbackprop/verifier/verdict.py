@@ -21,7 +21,7 @@ from ..errors import FormulaError
 from . import diagnose, expected
 from .evaluate import EvaluationError, compile_expr
 from .forms import MATRIX_OPS
-from .parse import is_index_symbol, neuron_positions, parse
+from .parse import is_index_symbol, neuron_positions, parse, whole_layer_size
 from .points import Point
 
 POINTS = 3
@@ -398,7 +398,7 @@ def _symbolic(rhs, want):
     if want is None or rhs.has(*MATRIX_OPS) or want.has(*MATRIX_OPS) or sp.count_ops(rhs) > 150:
         return "skipped"
     try:
-        return "identical" if sp.expand((rhs - want).doit()) == 0 else "numeric only"
+        return "identical" if sp.expand((rhs - want).doit()) == 0 else "undecided"
     except Exception:  # noqa: BLE001 - the symbolic check is only a bonus
         return "skipped"
 
@@ -415,7 +415,7 @@ def verify(formula, network=None):
     checker = Checker(parsed, network, binds, start + TIME_LIMIT)
     derivation = derivation_of(network)
     lhs = parsed.lhs
-    shorthand = _is_shorthand(lhs)
+    shorthand = _is_shorthand(lhs, network)
     want = expected.expected_rhs(lhs, derivation, shorthand)
     diagnosis, counterexample, ok, checked = [], None, True, 0
     for number, rhs in enumerate(parsed.rhs):
@@ -459,10 +459,14 @@ def verify(formula, network=None):
     )
 
 
-def _is_shorthand(lhs):
-    """True when the left side names its quantity without neuron index (the lectures' chain)."""
+def _is_shorthand(lhs, network):
+    """True when the left side names a one-neuron quantity without neuron index (the lectures' chain)."""
     found = expected.target(lhs)
     if found is None:
         (var, _), = lhs.variable_count
         return len(var.indices) == 1
-    return found[2] is None
+    kind, layer, idx = found
+    if idx is not None:
+        return False
+    element = nt.Y if kind == "y" else {"a": nt.a, "z": nt.z, "w": nt.w, "b": nt.b, "delta": nt.delta}[kind][layer]
+    return whole_layer_size(element, network) == 1
