@@ -1,0 +1,253 @@
+"""The notes' figures as data: nodes and edges with positions, labelled by derivation symbols.
+
+One layout per figure serves both targets: the LaTeX template draws it with TikZ, the SVG
+template (for Markdown viewers) draws the same nodes and edges.  Labels are SymPy
+expressions, printed by the templates' ``tex`` / ``text`` filters; positions are in
+centimetres, y pointing up.
+
+* :func:`chain_figure`  the one-neuron-per-layer chain with its weights and biases
+* :func:`tree_figure`   the computation tree w, a, b -> z -> a -> C₀, edges labelled ∂/∂
+* :func:`paths_figure`  this network, with the paths from a neuron k of layer L-1 to C₀
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .. import notation as nt
+
+SVG_SCALE = 48  # pixels per centimetre
+SVG_MARGIN = 40
+NODE_RADIUS = {"neuron": 0.32, "faint": 0.22, "cost": 0.38, "quantity": 0.42, "dots": 0.0, "note": 0.0}
+
+
+@dataclass
+class Node:
+    name: str
+    x: float
+    y: float
+    expr: object = None  # a SymPy expression, or None
+    kind: str = "neuron"  # neuron | faint | cost | quantity | dots | note
+    label: str = "inside"  # inside | above | below | left | right
+    note: str = ""  # plain words for kind == "note"
+
+    @property
+    def ref(self):
+        return f"({self.name})"
+
+    @property
+    def at(self):
+        return f"({self.x:.2f},{self.y:.2f})"
+
+    @property
+    def radius(self):
+        return NODE_RADIUS[self.kind]
+
+
+@dataclass
+class Edge:
+    src: Node
+    dst: Node
+    expr: object = None
+    kind: str = "arrow"  # arrow | strong | faint
+    side: str = "above"  # where the label sits: above | below | left | right | above left ...
+    pos: float = 0.5
+
+    def svg_line(self, fig):
+        """(x1, y1, x2, y2) in SVG pixels, shortened by the node radii."""
+        (x1, y1), (x2, y2) = fig.px(self.src), fig.px(self.dst)
+        length = math.hypot(x2 - x1, y2 - y1) or 1.0
+        r1, r2 = self.src.radius * SVG_SCALE + 3, self.dst.radius * SVG_SCALE + 5
+        if self.src.kind in ("quantity", "note"):
+            r1 = 0.25 * SVG_SCALE
+        if self.dst.kind in ("quantity", "note"):
+            r2 = 0.3 * SVG_SCALE
+        ux, uy = (x2 - x1) / length, (y2 - y1) / length
+        return (round(x1 + ux * r1, 1), round(y1 + uy * r1, 1), round(x2 - ux * r2, 1), round(y2 - uy * r2, 1))
+
+    def svg_label(self, fig):
+        """(x, y, anchor) of the label in SVG pixels."""
+        x1, y1, x2, y2 = self.svg_line(fig)
+        x, y = x1 + (x2 - x1) * self.pos, y1 + (y2 - y1) * self.pos
+        dx = 8 if "right" in self.side else -8 if "left" in self.side else 0
+        dy = -8 if "above" in self.side else 16 if "below" in self.side else 5
+        anchor = "start" if "right" in self.side else "end" if "left" in self.side else "middle"
+        return round(x + dx, 1), round(y + dy, 1), anchor
+
+
+@dataclass
+class Figure:
+    name: str
+    nodes: list = field(default_factory=list)
+    edges: list = field(default_factory=list)
+
+    def node(self, name, x, y, expr=None, kind="neuron", label="inside", note=""):
+        n = Node(name, x, y, expr, kind, label, note)
+        self.nodes.append(n)
+        return n
+
+    def edge(self, src, dst, expr=None, kind="arrow", side="above", pos=0.5):
+        self.edges.append(Edge(src, dst, expr, kind, side, pos))
+
+    # SVG geometry ---------------------------------------------------------------------------
+    def _bounds(self):
+        xs, ys = [n.x for n in self.nodes], [n.y for n in self.nodes]
+        return min(xs), max(xs), min(ys), max(ys)
+
+    def px(self, node):
+        x0, _, _, y1 = self._bounds()
+        return (round((node.x - x0) * SVG_SCALE + SVG_MARGIN + 40, 1),
+                round((y1 - node.y) * SVG_SCALE + SVG_MARGIN, 1))
+
+    def svg_label_xy(self, node):
+        """(x, y, anchor) of a node's label outside it, in SVG pixels."""
+        x, y = self.px(node)
+        r = node.radius * SVG_SCALE
+        return {"above": (x, y - r - 6, "middle"), "below": (x, y + r + 16, "middle"),
+                "left": (x - r - 6, y + 5, "end"), "right": (x + r + 6, y + 5, "start"),
+                "above right": (x + r * 0.7, y - r - 4, "start"),
+                "below right": (x + r * 0.7, y + r + 14, "start")}.get(node.label, (x, y + 5, "middle"))
+
+    @property
+    def svg_width(self):
+        x0, x1, _, _ = self._bounds()
+        return round((x1 - x0) * SVG_SCALE + 2 * SVG_MARGIN + 80)
+
+    @property
+    def svg_height(self):
+        _, _, y0, y1 = self._bounds()
+        return round((y1 - y0) * SVG_SCALE + 2 * SVG_MARGIN + 10)
+
+
+def _step(derivation, target):
+    """The chain step whose target is ``target`` (or None)."""
+    return next((s for s in derivation.chain.steps if s.target == target), None)
+
+
+def chain_figure(derivation):
+    """Neurons a^{(0)} .. a^{(L)} in a row, weights on the edges, biases below, then C₀ with y."""
+    depth = derivation.network.depth
+    L = nt.L
+    fig = Figure("chain")
+    dx = min(2.6, 13.5 / (depth + 1))
+    prev = None
+    for i in range(depth + 1):
+        layer = L - (depth - i)
+        neuron = fig.node(f"a{i}", i * dx, 0, nt.a[layer], "neuron", "above")
+        if prev is not None:
+            fig.edge(prev, neuron, nt.w[layer], "arrow", "below", 0.5)
+            bias = fig.node(f"b{i}", i * dx, -1.3, nt.b[layer], "quantity")
+            fig.edge(bias, neuron, None, "faint")
+        prev = neuron
+    cost = fig.node("cost", (depth + 1) * dx, 0, nt.C0, "cost")
+    fig.edge(prev, cost, None, "arrow")
+    target = fig.node("y", (depth + 1) * dx, -1.3, nt.Y, "quantity")
+    fig.edge(target, cost, None, "faint")
+    return fig
+
+
+def tree_figure(derivation):
+    """The lectures' computation tree for the last layer (and the one before, when there is one).
+
+    Every edge is labelled with the partial derivative the chain rule multiplies along it,
+    taken from the factors of the derivation's chain steps.
+    """
+    L = nt.L
+    depth = derivation.network.depth
+    weight, bias = _step(derivation, nt.w[L]), _step(derivation, nt.b[L])
+    fig = Figure("tree")
+    h = 1.9  # vertical step
+    top = 2 if depth >= 2 else 0
+    y0 = (3 + top) * h
+    rows = {}
+
+    def triple(layer, y):
+        w = fig.node(f"w{len(rows)}", 0, y, nt.w[layer], "quantity")
+        a = fig.node(f"ap{len(rows)}", 3.2, y, nt.a[layer - 1], "quantity")
+        b = fig.node(f"b{len(rows)}", 6.4, y, nt.b[layer], "quantity")
+        rows[layer] = (w, a, b)
+        return w, a, b
+
+    if depth >= 2:
+        upper = _step(derivation, nt.w[L - 1])
+        upper_bias = _step(derivation, nt.b[L - 1])
+        a_step = _step(derivation, nt.a[L - 1])
+        w1, a1, b1 = triple(L - 1, y0)
+        z1 = fig.node("z1", 3.2, y0 - h, nt.z[L - 1], "quantity")
+        fig.edge(w1, z1, upper.factors[0].partial, "arrow", "above left", 0.45)
+        fig.edge(a1, z1, None, "arrow")
+        fig.edge(b1, z1, upper_bias.factors[0].partial, "arrow", "above right", 0.45)
+        w, a, b = triple(L, y0 - 2 * h)
+        fig.edge(z1, a, upper.factors[1].partial, "arrow", "right", 0.5)
+        a_label = a_step.factors[0].partial
+    else:
+        w, a, b = triple(L, y0)
+        a_label = nt.partial(nt.z[L], nt.a[L - 1])
+    base = a.y
+    z = fig.node("z", 3.2, base - h, nt.z[L], "quantity")
+    fig.edge(w, z, weight.factors[0].partial, "arrow", "above left", 0.45)
+    fig.edge(a, z, a_label, "arrow", "right", 0.5)
+    fig.edge(b, z, bias.factors[0].partial, "arrow", "above right", 0.45)
+    out = fig.node("a", 3.2, base - 2 * h, nt.a[L], "quantity")
+    fig.edge(z, out, weight.factors[1].partial, "arrow", "right", 0.5)
+    y = fig.node("y", 6.4, base - 2 * h, nt.Y, "quantity")
+    cost = fig.node("cost", 3.2, base - 3 * h, nt.C0, "cost")
+    fig.edge(out, cost, weight.factors[2].partial, "arrow", "right", 0.5)
+    fig.edge(y, cost, None, "arrow")
+    return fig
+
+
+def _shown(width, limit=6):
+    """Which neurons of a layer to draw: all of them, or the first few, a gap, the last two."""
+    if width <= limit:
+        return list(range(width))
+    return [0, 1, 2, None, width - 2, width - 1]
+
+
+def paths_figure(derivation):
+    """The whole network, faint, with the paths from neuron k of layer L-1 through every
+    neuron j of layer L to C₀ drawn strong: the sum over paths of ∂C₀/∂a^{(L-1)}_k."""
+    net = derivation.network
+    depth = net.depth
+    L = nt.L
+    fig = Figure("paths")
+    dx = min(3.2, 12.0 / depth)
+    dy = 1.15
+    columns = []
+    for layer in range(depth + 1):
+        shown = _shown(net.width(layer))
+        x = layer * dx
+        top = (len(shown) - 1) * dy / 2
+        column = {}
+        for row, j in enumerate(shown):
+            y = top - row * dy
+            name = f"n{layer}x{row}"
+            if j is None:
+                fig.node(name, x, y, None, "dots")
+                continue
+            if layer == depth:
+                column[j] = fig.node(name, x, y, nt.a[L, j], "neuron", "above right" if y >= 0 else "below right")
+            elif layer == depth - 1 and j == 0:
+                column[j] = fig.node(name, x, y, nt.a[L - 1, nt.k], "neuron", "above")
+            else:
+                column[j] = fig.node(name, x, y, None, "faint")
+        columns.append(column)
+        label = nt.relative_layer(layer, depth) if layer >= depth - 1 else sp.Integer(layer)
+        fig.node(f"layer{layer}", x, -(max(len(s) for s in map(_shown, net.sizes)) - 1) * dy / 2 - 1.0,
+                 label, "note", note="layer")
+    for layer in range(1, depth + 1):
+        for src_j, src in columns[layer - 1].items():
+            for dst_j, dst in columns[layer].items():
+                strong = layer == depth and src_j == 0
+                if strong:
+                    last = dst_j == max(columns[layer])
+                    labelled = dst_j == 0 or last
+                    fig.edge(src, dst, nt.w[L, dst_j, nt.k] if labelled else None, "strong",
+                             "above" if dst_j == 0 else "below", 0.62)
+                else:
+                    fig.edge(src, dst, None, "faint")
+    cost = fig.node("cost", (depth + 1) * dx * 0.93, 0, nt.C0, "cost")
+    for j, node in columns[depth].items():
+        fig.edge(node, cost, None, "strong")
+    return fig
