@@ -16,6 +16,7 @@ import sympy as sp
 
 from .. import notation as nt
 from .. import printing
+from ..printing import OrderedMul, ordered_product
 from .evaluate import EvaluationError, compile_expr
 from .expected import chain_factors
 from .forms import Tr
@@ -47,66 +48,117 @@ def _finding(code, message):
 # Variants: one change to the student's formula --------------------------------------------------
 
 def _layered(expr):
-    return [e for e in expr.atoms(sp.Indexed) if e.base in nt.LAYERED or e.base == nt.y]
+    """The network's quantities in ``expr``, except those inside a ∂X/∂Y (which stay as written)."""
+    if isinstance(expr, sp.Derivative):
+        return []
+    if isinstance(expr, sp.Indexed):
+        return [expr] if expr.base in nt.LAYERED or expr.base == nt.y else []
+    return list(dict.fromkeys(e for arg in expr.args for e in _layered(arg)))
+
+
+def _sites(expr, path=()):
+    """(path, node) for every node of ``expr`` a student wrote (not inside ∂X/∂Y or an index)."""
+    yield path, expr
+    if isinstance(expr, (sp.Derivative, sp.Indexed)) or not expr.args:
+        return
+    args = expr.args[:1] if isinstance(expr, sp.Sum) else expr.args
+    for i, arg in enumerate(args):
+        yield from _sites(arg, path + (i,))
+
+
+def _replace(expr, path, new):
+    if not path:
+        return new
+    args = list(expr.args)
+    args[path[0]] = _replace(args[path[0]], path[1:], new)
+    if isinstance(expr, OrderedMul):
+        return ordered_product(*args)
+    return expr.func(*args)
 
 
 def variants(rhs, lhs, network):
     """(code, message, changed rhs) for each single change worth trying."""
     out = []
-    for node in sorted(rhs.atoms(nt.sigma), key=sp.default_sort_key):
-        out.append(("sigma_for_sigma_prime",
-                    f"you wrote {_l(node)} where {_l(nt.sigma_prime(*node.args))} is due: ∂a/∂z is the slope of "
-                    f"the activation, σ', not the activation σ itself",
-                    rhs.xreplace({node: nt.sigma_prime(*node.args)})))
-    for node in sorted(rhs.atoms(nt.sigma_prime), key=sp.default_sort_key):
-        out.append(("sigma_prime_for_sigma", f"you wrote {_l(node)} where {_l(nt.sigma(*node.args))} is due",
-                    rhs.xreplace({node: nt.sigma(*node.args)})))
-    pool = sorted(({s for side in (lhs, rhs) for e in _layered(side) for i in e.indices[1:] + (
+    for code, message, where, new in _changes(rhs, lhs):
+        try:
+            changed = rhs.xreplace(new) if where is None else _replace(rhs, where, new)
+        except (ValueError, TypeError):  # a change SymPy refuses is simply not a candidate
+            continue
+        out.append((code, message, changed))
+        if len(out) >= MAX_VARIANTS:
+            break
+    return out
+
+
+def _lhs_elements(lhs):
+    if isinstance(lhs, sp.Derivative):
+        (var, _), = lhs.variable_count
+        return [var] + ([lhs.expr] if isinstance(lhs.expr, sp.Indexed) else [])
+    return _layered(lhs)
+
+
+def _changes(rhs, lhs):
+    """(code, message, path or None, replacement) for each single change worth trying.
+
+    With a path, the one node there is replaced (a^{(L)} in a^{(L)} σ'(z) 2(a^{(L)} − y) is two
+    different places); without, the replacement is a rule for the whole right-hand side.
+    """
+    out = []
+    pool = sorted(({s for e in _lhs_elements(lhs) + _layered(rhs) for i in e.indices[1:] + (
         e.indices if e.base == nt.y else ()) for s in sp.sympify(i).free_symbols if is_index_symbol(s)}
         | {nt.j, nt.k}), key=str)
-    pool += [s for s in rhs.atoms(sp.Symbol) if is_index_symbol(s) and s not in pool]
-    for e in sorted(_layered(rhs), key=sp.default_sort_key):
-        if e.base == nt.w and len(e.indices) == 3 and e.indices[1] != e.indices[2]:
-            swapped = nt.w[e.indices[0], e.indices[2], e.indices[1]]
-            out.append(("swapped_indices",
-                        f"the indices of {_l(e)} are swapped: it should be {_l(swapped)} (w_{{jk}} goes to neuron j "
-                        f"of layer l from neuron k of layer l-1)", rhs.xreplace({e: swapped})))
-        positions = list(range(1, len(e.indices))) if e.base != nt.y else [0]
-        for pos in positions:
-            current = e.indices[pos]
-            if not is_index_symbol(current):
-                continue
-            for other in pool:
-                if other == current:
-                    continue
-                idx = list(e.indices)
-                idx[pos] = other
-                changed = e.base[tuple(idx)]
-                out.append(("wrong_index", f"{_l(e)} should be {_l(changed)}: {current} and {other} count neurons "
-                            "of different layers (j of layer l, k of layer l-1)", rhs.xreplace({e: changed})))
-        if e.base in nt.LAYERED:
-            for step in (-1, 1):
-                idx = list(e.indices)
-                idx[0] = idx[0] + step
-                changed = e.base[tuple(idx)] if len(idx) > 1 else e.base[idx[0]]
-                out.append(("wrong_layer", f"wrong layer: {_l(e)} should be {_l(changed)}",
-                            rhs.xreplace({e: changed})))
-        if e.base == nt.w and len(e.indices) == 1:
-            out.append(("missing_transpose", f"{_l(e)} needs a transpose: ({_l(e)})^T sends the error back from "
-                        f"layer {_l(e.indices[0])} to layer {_l(e.indices[0] - 1)}", rhs.xreplace({e: Tr(e)})))
-        if e.base == nt.a and len(e.indices) == 1:
-            out.append(("missing_transpose", f"{_l(e)} needs a transpose: ∂C/∂w is the column δ times the row "
-                        f"({_l(e)})^T", rhs.xreplace({e: Tr(e)})))
-    free = sorted({s for e in _layered(lhs) for i in e.indices for s in sp.sympify(i).free_symbols
+    for path, node in _sites(rhs):
+        if isinstance(node, nt.sigma):
+            out.append(("sigma_for_sigma_prime",
+                        f"you wrote {_l(node)} where {_l(nt.sigma_prime(*node.args))} is due: ∂a/∂z is the slope of "
+                        f"the activation, σ', not the activation σ itself", path, nt.sigma_prime(*node.args)))
+        elif isinstance(node, nt.sigma_prime):
+            out.append(("sigma_prime_for_sigma", f"you wrote {_l(node)} where {_l(nt.sigma(*node.args))} is due",
+                        path, nt.sigma(*node.args)))
+        elif isinstance(node, Tr):
+            out.append(("extra_transpose", f"the transpose in {_l(node)} is not due", path, node.args[0]))
+        elif isinstance(node, sp.Indexed) and (node.base in nt.LAYERED or node.base == nt.y):
+            out += _index_changes(node, path, pool)
+    free = sorted({s for e in _lhs_elements(lhs) for i in e.indices for s in sp.sympify(i).free_symbols
                    if is_index_symbol(s)}, key=str)
     for n, first in enumerate(free):
         for second in free[n + 1:]:
             out.append(("swapped_indices", f"{first} and {second} are swapped throughout the right-hand side: "
-                        f"{first} and {second} count neurons of different layers",
-                        rhs.xreplace({first: second, second: first})))
-    for node in sorted(rhs.atoms(Tr), key=sp.default_sort_key):
-        out.append(("extra_transpose", f"the transpose in {_l(node)} is not due", rhs.xreplace({node: node.args[0]})))
-    return out[:MAX_VARIANTS]
+                        f"{first} and {second} count neurons of different layers", None,
+                        {first: second, second: first}))
+    return out
+
+
+def _index_changes(e, path, pool):
+    out = []
+    if e.base == nt.w and len(e.indices) == 3 and e.indices[1] != e.indices[2]:
+        swapped = nt.w[e.indices[0], e.indices[2], e.indices[1]]
+        out.append(("swapped_indices", f"the indices of {_l(e)} are swapped: it should be {_l(swapped)} (w_{{jk}} "
+                    f"goes to neuron j of layer l from neuron k of layer l-1)", path, swapped))
+    for pos in (list(range(1, len(e.indices))) if e.base != nt.y else [0]):
+        current = e.indices[pos]
+        if not is_index_symbol(current):
+            continue
+        for other in pool:
+            if other != current:
+                idx = list(e.indices)
+                idx[pos] = other
+                changed = e.base[tuple(idx)]
+                out.append(("wrong_index", f"{_l(e)} should be {_l(changed)}: {current} and {other} count neurons "
+                            "of different layers (j of layer l, k of layer l-1)", path, changed))
+    if e.base in nt.LAYERED:
+        for step in (-1, 1):
+            idx = list(e.indices)
+            idx[0] = idx[0] + step
+            changed = e.base[tuple(idx)] if len(idx) > 1 else e.base[idx[0]]
+            out.append(("wrong_layer", f"wrong layer: {_l(e)} should be {_l(changed)}", path, changed))
+    if e.base == nt.w and len(e.indices) == 1:
+        out.append(("missing_transpose", f"{_l(e)} needs a transpose: ({_l(e)})^T sends the error back from "
+                    f"layer {_l(e.indices[0])} to layer {_l(e.indices[0] - 1)}", path, Tr(e)))
+    if e.base == nt.a and len(e.indices) == 1:
+        out.append(("missing_transpose", f"{_l(e)} needs a transpose: ∂C/∂w is the column δ times the row "
+                    f"({_l(e)})^T", path, Tr(e)))
+    return out
 
 
 # Ratios: the student's value over the true value -------------------------------------------------

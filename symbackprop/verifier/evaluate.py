@@ -101,7 +101,7 @@ class Compiler:
         self.depth = network.depth
 
     def __call__(self, expr):
-        if expr.is_number and not isinstance(expr, (sp.Number, sp.NumberSymbol)):
+        if expr.is_number and not isinstance(expr, (sp.Number, sp.NumberSymbol)) and not expr.has(nt.grad_a_C):
             try:
                 value = complex(expr)
                 value = value.real if value.imag == 0 else math.nan
