@@ -104,6 +104,13 @@ class NotationLatexPrinter(LatexPrinter):
         num = self._print(expr.expr)
         return rf"\frac{{\partial {num}}}{{\partial {self._print(var)}}}"
 
+    def _print_Pow(self, expr, *args, **kwargs):
+        # a^{(L)}_{j} squared: bracket the base, or TeX sees a double superscript
+        if isinstance(expr.base, sp.Indexed) and expr.base.base in nt.LAYERED \
+                and expr.exp.is_Integer and expr.exp > 1:
+            return rf"\left({self._print(expr.base)}\right)^{{{self._print(expr.exp)}}}"
+        return super()._print_Pow(expr, *args, **kwargs)
+
     def _print_OrderedMul(self, expr):
         return " ".join(_factor(self, f, i == len(expr.args) - 1, r"\left({}\right)")
                         for i, f in enumerate(expr.args))
