@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import symbackprop as sb
+from symbackprop.cli import main as cli_main
 from symbackprop.codegen import compile as generate, source
 
 from conftest import run_cli
@@ -347,14 +348,21 @@ def test_written_module_runs_without_sympy(tmp_path):
     assert all(np.array_equal(local[k], params[k]) for k in local)
 
 
-def test_cli_codegen_writes_a_module(tmp_path):
+def cli_in_process(capsys, *args):
+    """The CLI's main() in this process (fast); returns (exit code, stdout, stderr)."""
+    code = cli_main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_codegen_writes_a_module(tmp_path, capsys):
     out = tmp_path / "sub" / "grad.py"
-    result = run_cli("codegen", "--sizes", "3,2", "--activation", "tanh", "-o", str(out))
+    result = run_cli("codegen", "--sizes", "3,2", "--activation", "tanh", "-o", str(out))  # the real command
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out)
     py_compile.compile(str(out), doraise=True)
     default = tmp_path / "lectures.py"
-    assert run_cli("codegen", "-o", str(default)).returncode == 0
+    assert cli_in_process(capsys, "codegen", "-o", str(default))[0] == 0
     assert "1-1-1-1" in default.read_text()
 
 
@@ -363,15 +371,15 @@ def test_cli_codegen_writes_a_module(tmp_path):
     (["--sizes", "2,3", "--activation", "relu", "--cost", "cross_entropy"], "use sigmoid on the last layer"),
     (["--sizes", "2,0,1"], "every layer needs at least 1"),
 ])
-def test_cli_codegen_bad_network_exits_2(tmp_path, args, message):
-    result = run_cli("codegen", *args, "-o", str(tmp_path / "g.py"))
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+def test_cli_codegen_bad_network_exits_2(tmp_path, capsys, args, message):
+    code, _, err = cli_in_process(capsys, "codegen", *args, "-o", str(tmp_path / "g.py"))
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "g.py").exists()
 
 
-def test_cli_codegen_unwritable_path_exits_2(tmp_path):
+def test_cli_codegen_unwritable_path_exits_2(tmp_path, capsys):
     blocker = tmp_path / "afile"
     blocker.write_text("x")
     locked = tmp_path / "locked"
@@ -384,12 +392,14 @@ def test_cli_codegen_unwritable_path_exits_2(tmp_path):
     if os.geteuid() != 0:  # root writes anywhere
         cases.append((locked / "g.py", "cannot write"))
     for path, message in cases:
-        result = run_cli("codegen", "-o", str(path))
-        assert result.returncode == 2, (path, result.stderr)
-        assert message in result.stderr
-        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
-    missing = run_cli("codegen")
-    assert missing.returncode == 2 and "-o" in missing.stderr
+        code, _, err = cli_in_process(capsys, "codegen", "-o", str(path))
+        assert code == 2, (path, err)
+        assert message in err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    result = run_cli("codegen", "-o", str(blocker / "g.py"))  # the real command, once
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "cannot write" in result.stderr
+    code, _, err = cli_in_process(capsys, "codegen")
+    assert code == 2 and "-o" in err
 
 
 def test_write_module_errors_are_symbackprop_errors(tmp_path):
