@@ -18,8 +18,8 @@ sizes and registry names) in a fresh module object and returns it.
 """
 
 import builtins
-import re
 import linecache
+import re
 import types
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -93,17 +93,14 @@ class CodePrinter(NumPyPrinter):
 
 
 def _softplus_argument(expr):
-    """x when ``expr`` is ln(1 + e^x), else None."""
-    if isinstance(expr, sp.log) or type(expr).__name__ == "log1p":
-        arg = expr.args[0]
-        if type(expr).__name__ == "log1p":  # optimize() writes ln(1 + e^x) as log1p(e^x)
-            return arg.args[0] if isinstance(arg, sp.exp) else None
-    else:
-        return None
-    if isinstance(arg, sp.Add) and len(arg.args) == 2 and sp.S.One in arg.args:
+    """x when ``expr`` is ln(1 + e^x), or log1p(e^x) as ``optimize`` writes it; else None."""
+    kind = type(expr).__name__
+    arg = expr.args[0] if expr.args else None
+    if kind == "log1p":
+        return arg.args[0] if isinstance(arg, sp.exp) else None
+    if kind == "log" and isinstance(arg, sp.Add) and len(arg.args) == 2 and sp.S.One in arg.args:
         other = arg.args[0] if arg.args[1] == 1 else arg.args[1]
-        if isinstance(other, sp.exp):
-            return other.args[0]
+        return other.args[0] if isinstance(other, sp.exp) else None
     return None
 
 
