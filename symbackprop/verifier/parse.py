@@ -555,7 +555,9 @@ class ToSympy(Transformer):
             return self.apply_scripts(sp.E, sups)
         # layer letters, index letters and T: only meaningful inside scripts
         if items:
-            self.fail(f"'{base.name}' cannot carry scripts here", base.pos)
+            what = {"layer": "a layer number (write it as a superscript, a^{(L)})",
+                    "index": f"a neuron index (write it as a subscript, a_{base.name})"}.get(kind, "not a quantity")
+            self.fail(f"'{base.name}' is {what}; it cannot carry scripts", base.pos)
         if kind == "layer":
             return LAYER_SYMBOLS[base.name]
         if kind == "index":
