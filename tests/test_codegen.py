@@ -332,6 +332,14 @@ def test_written_module_runs_without_sympy(tmp_path):
         assert f"# {name}: " in text
     assert r"\delta^{(l)} = \left(\left(w^{(l+1)}\right)^{T} \delta^{(l+1)}\right) \odot \sigma'(z^{(l)})" in text
     assert text == sb.compile(net).SOURCE
+    # vectorized: no Python loop in the functions that compute (one block per layer, unrolled)
+    functions = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+    for name in ("_forward", "forward", "cost", "gradients"):
+        assert not any(isinstance(n, (ast.For, ast.While, ast.comprehension)) for n in ast.walk(functions[name]))
+    assert sum(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult)
+               for n in ast.walk(functions["_forward"])) == 2  # one product per layer forward
+    assert sum(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and "ones" not in ast.unparse(n)
+               for n in ast.walk(functions["gradients"])) == 3  # BP4 twice, BP2 once
 
     result = subprocess.run([sys.executable, "-I", "-c", _RUN, str(tmp_path)], capture_output=True,
                             text=True, timeout=60)
