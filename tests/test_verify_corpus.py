@@ -112,6 +112,12 @@ CASES = [
     ("identity-output", r"\delta^{(L)}_j = 2(a^{(L)}_j - y_j)", SOFT, EQ),
     ("log-cost", r"\frac{\partial C}{\partial a^{(L)}_j} = -\frac{y_j}{a^{(L)}_j} + \frac{1 - y_j}{1 - a^{(L)}_j}",
      RELU_CE, EQ),
+    ("two-layers-sum", r"\frac{\partial C_0}{\partial w^{(L-1)}_{jk}} = a^{(L-2)}_k \sigma'(z^{(L-1)}_j) \sum_i w^{(L)}_{ij}"
+     r" \sigma'(z^{(L)}_i) 2(a^{(L)}_i - y_i)", MULTI, EQ),
+    ("sum-swallows-factors", r"\frac{\partial C_0}{\partial w^{(L-1)}_{jk}} = \sum_i a^{(L-2)}_k \sigma'(z^{(L-1)}_j)"
+     r" w^{(L)}_{ij} \sigma'(z^{(L)}_i) 2(a^{(L)}_i - y_i)", MULTI, EQ),
+    ("nested-sums", r"\frac{\partial C_0}{\partial a^{(L-2)}_k} = \sum_i \sum_j w^{(L-1)}_{ik} \sigma'(z^{(L-1)}_i)"
+     r" w^{(L)}_{ji} \sigma'(z^{(L)}_j) 2(a^{(L)}_j - y_j)", DEEP[:1] + (None, None), EQ),
     # --- mistakes --------------------------------------------------------------------------------
     ("missing-2", W_L + r" = a^{(L-1)} \sigma'(z^{(L)}) (a^{(L)} - y)", ONE, ne("constant_factor")),
     ("stray-half", W_L + r" = \frac{1}{2} a^{(L-1)} \sigma'(z^{(L)}) 2(a^{(L)} - y)", ONE, ne("constant_factor")),
@@ -168,6 +174,10 @@ CASES = [
     ("sum-past-last", A_K + r" = \sum_{j=0}^{n_L} w^{(L)}_{jk} \sigma'(z^{(L)}_j) 2(a^{(L)}_j - y_j)", MULTI,
      err("out of range")),
     ("huge-sum", A_K + r" = \sum_{j=0}^{99999999999} w^{(L)}_{jk}", MULTI, err("too costly")),
+    ("too-costly", B_J + r" = \sum_i \sum_k \sum_m a^{(1)}_i a^{(1)}_k a^{(1)}_m", ("784,256,10", None, None),
+     err("too costly")),
+    ("sum-over-examples", r"\frac{\partial C}{\partial w^{(L)}_{jk}} = \frac{1}{n} \sum_x \frac{\partial C_x}{\partial w^{(L)}_{jk}}",
+     MULTI, err("training examples")),
     ("huge-power", B_J + r" = 2^{2^{2^{2^{2}}}}", MULTI, err("too large")),
     ("index-as-value", W_JK + " = j", MULTI, err("neuron index")),
     ("layer-as-value", W_JK + " = L", MULTI, err("layer number")),

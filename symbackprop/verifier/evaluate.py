@@ -8,6 +8,7 @@ and matrices, so Nielsen's vector form and the index form are computed by the sa
 """
 
 import math
+import time
 
 import numpy as np
 import sympy as sp
@@ -96,9 +97,10 @@ def _elementwise(x, y, op, what):
 class Compiler:
     """SymPy expression -> closure f(point, env); one ``_<Class>`` method per SymPy class."""
 
-    def __init__(self, network):
+    def __init__(self, network, deadline=None):
         self.network = network
         self.depth = network.depth
+        self.deadline = deadline  # time.monotonic() after which a long sum gives up
 
     def __call__(self, expr):
         if expr.is_number and not isinstance(expr, (sp.Number, sp.NumberSymbol)) and not expr.has(nt.grad_a_C):
@@ -311,21 +313,28 @@ class Compiler:
         return activation
 
     def _Sum(self, expr):
+        """Σ over each of its limits (SymPy merges nested sums into one Sum with several limits)."""
         body = self(expr.function)
-        (var, lower, upper), = expr.limits
-        lo, hi = compile_index(lower, self.network), compile_index(upper, self.network)
+        limits = [(var, compile_index(lo, self.network), compile_index(hi, self.network))
+                  for var, lo, hi in expr.limits]
 
-        def total(p, env):
+        def over(p, env, remaining):
+            if not remaining:
+                return body(p, env)
+            (var, lo, hi), rest = remaining[0], remaining[1:]
             start, stop = lo(env), hi(env)
             if stop - start + 1 > MAX_SUM_TERMS:
                 raise FormulaError(f"a sum over {var} with {stop - start + 1} terms is too costly to check")
             out = 0.0
             inner = dict(env)
             for value in range(start, stop + 1):
+                if value % 256 == 0 and self.deadline is not None and time.monotonic() > self.deadline:
+                    raise FormulaError("this formula is too costly to decide in the time allowed (nested sums over "
+                                       "wide layers); check it on a smaller network with --sizes")
                 inner[var] = value
-                out = _elementwise(out, body(p, inner), lambda u, v: u + v, "add")
+                out = _elementwise(out, over(p, inner, rest), lambda u, v: u + v, "add")
             return out
-        return total
+        return lambda p, env: over(p, env, limits)
 
     # vector and matrix forms ------------------------------------------------------------
     def _MatProd(self, expr):
@@ -364,5 +373,5 @@ def _safe(f, v):
         return math.inf
 
 
-def compile_expr(expr, network):
-    return Compiler(network)(expr)
+def compile_expr(expr, network, deadline=None):
+    return Compiler(network, deadline)(expr)

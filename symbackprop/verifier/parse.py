@@ -286,6 +286,9 @@ class ToSympy(Transformer):
 
     def sum_var(self, c):
         tok = c[0]
+        if tok == "x":
+            self.fail("a sum over the training examples x is not checked: verify compares the derivative for one "
+                      "example, ∂C_0/∂w (the full gradient averages it over the examples)", tok.start_pos)
         if tok not in INDEX_LETTERS:
             self.fail(f"the summation index must be a neuron index ({', '.join(INDEX_LETTERS)}), not '{tok}'",
                       tok.start_pos)
@@ -538,7 +541,11 @@ class ToSympy(Transformer):
                 return COSTS[sub.entries[0][0][0]]
             self.fail("the cost is C, C_0 or C_x", sub.pos)
         if kind == "n":
-            if sub is None or len(sub.entries) != 1:
+            if sub is None:
+                self.fail("n alone is not used: n_l is the width of layer l (n_L, n_{L-1}, n_l), and the number of "
+                          "training examples does not enter the derivative for one example, which verify checks",
+                          base.pos)
+            if len(sub.entries) != 1:
                 self.fail("n_l is the width of layer l: write n_L, n_{L-1}, n_l or n_2", base.pos)
             (atoms, offset), = sub.entries
             if len(atoms) != 1:

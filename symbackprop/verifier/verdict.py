@@ -29,7 +29,7 @@ POINTS = 3
 MAX_BINDINGS = 48
 """Bindings of the free layer and indices checked in full; beyond this a fixed sample."""
 RTOL, ATOL = 1e-7, 1e-9
-TIME_LIMIT = 20.0
+TIME_LIMIT = 10.0
 """Seconds one verify may take before it gives up with a clear error."""
 
 _LOWEST = {nt.a: 0, nt.z: 1, nt.w: 1, nt.b: 1, nt.delta: 1}
@@ -90,8 +90,7 @@ def check_meaning(formula):
 def free_indices(expr):
     """Neuron-index symbols not bound by a sum."""
     if isinstance(expr, sp.Sum):
-        (var, lo, hi), = expr.limits
-        return free_indices(expr.function) - {var}
+        return free_indices(expr.function) - {limit[0] for limit in expr.limits}
     if isinstance(expr, sp.Indexed):
         return {s for i in expr.indices for s in sp.sympify(i).free_symbols if is_index_symbol(s)}
     out = set()
@@ -195,6 +194,28 @@ def bindings(formula, network):
     return Bindings(envs, total, used_layers, first_ranges or {})
 
 
+MAX_WORK = 3_000_000
+"""Terms of sums a verify may evaluate (estimated before it starts)."""
+
+
+def work(expr, widest):
+    """Rough number of terms evaluating ``expr`` once takes: sums multiply by the widest layer."""
+    if isinstance(expr, sp.Sum):
+        return widest ** len(expr.limits) * work(expr.function, widest)
+    if isinstance(expr, (sp.Indexed, sp.Derivative)) or not expr.args:
+        return 1
+    return sum(work(a, widest) for a in expr.args)
+
+
+def check_cost(formula, network, binds):
+    widest = max(network.sizes)
+    total = sum(work(side, widest) for side in formula.sides) * len(binds.envs) * POINTS
+    if total > MAX_WORK:
+        raise FormulaError(f"this formula is too costly to decide (about {total:,} terms to evaluate; the limit is "
+                           f"{MAX_WORK:,}): nested sums over wide layers; check it on a smaller network with --sizes",
+                           formula=formula.text)
+
+
 # Comparison -------------------------------------------------------------------------------------
 
 def _array(v):
@@ -230,7 +251,7 @@ class Checker:
         self.binds = binds
         self.deadline = deadline
         self.points = points(network)
-        self.truth_f = compile_expr(formula.lhs, network)
+        self.truth_f = compile_expr(formula.lhs, network, deadline)
         self._truth = {}
 
     def truth(self, i, env):
@@ -244,7 +265,7 @@ class Checker:
 
     def samples(self, rhs, stop_at_first=False):
         """[Sample] for ``rhs`` (a SymPy expression) at every binding and point."""
-        f = compile_expr(rhs, self.network)
+        f = compile_expr(rhs, self.network, self.deadline)
         out = []
         for env in self.binds.envs:
             if time.monotonic() > self.deadline:
@@ -266,6 +287,8 @@ class Checker:
 
     def equivalent(self, rhs):
         """True when ``rhs`` matches the truth everywhere (False on any error)."""
+        if time.monotonic() > self.deadline:
+            return False
         try:
             samples = self.samples(rhs, stop_at_first=True)
         except (FormulaError, EvaluationError, KeyError, TypeError, ValueError, ZeroDivisionError):
@@ -412,6 +435,7 @@ def verify(formula, network=None):
     parsed = parse(formula, network)
     check_meaning(parsed)
     binds = bindings(parsed, network)
+    check_cost(parsed, network, binds)
     checker = Checker(parsed, network, binds, start + TIME_LIMIT)
     derivation = derivation_of(network)
     lhs = parsed.lhs
@@ -450,13 +474,21 @@ def verify(formula, network=None):
     return Result(
         formula=formula, network=network, equivalent=ok,
         parsed=" = ".join(printing.latex(s) for s in parsed.sides),
-        parsed_text=" = ".join(printing.text(s) for s in parsed.sides),
+        parsed_text=" = ".join(_text(s) for s in parsed.sides),
         expected=(f"{printing.latex(lhs)} = {printing.latex(want)}" if want is not None else ""),
-        expected_text=(f"{printing.text(lhs)} = {printing.text(want)}" if want is not None else ""),
+        expected_text=(f"{_text(lhs)} = {_text(want)}" if want is not None else ""),
         checked=checked, bindings_total=binds.total, layers=binds.layers,
         counterexample=counterexample, diagnosis=diagnosis, notes=parsed.notes, symbolic=sym,
         seconds=time.monotonic() - start,
     )
+
+
+def _text(expr):
+    """Unicode text of ``expr``; the printer reads sums with one limit, so nested ones fall back to SymPy's."""
+    try:
+        return printing.text(expr)
+    except ValueError:
+        return sp.sstr(expr)
 
 
 def _is_shorthand(lhs, network):
