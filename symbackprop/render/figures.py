@@ -227,7 +227,9 @@ def paths_figure(derivation):
                 fig.node(name, x, y, None, "dots")
                 continue
             if layer == depth:
-                column[j] = fig.node(name, x, y, nt.a[L, j], "neuron", "above right" if y >= 0 else "below right")
+                named = len(shown) <= 3 or row in (0, len(shown) - 1)
+                column[j] = fig.node(name, x, y, nt.a[L, j] if named else None, "neuron",
+                                     "above right" if y >= 0 else "below right")
             elif layer == depth - 1 and j == 0:
                 column[j] = fig.node(name, x, y, nt.a[L - 1, nt.k], "neuron", "above")
             else:
@@ -247,7 +249,7 @@ def paths_figure(derivation):
                              "above" if dst_j == 0 else "below", 0.62)
                 else:
                     fig.edge(src, dst, None, "faint")
-    cost = fig.node("cost", (depth + 1) * dx * 0.93, 0, nt.C0, "cost")
+    cost = fig.node("cost", depth * dx + max(2.0, 0.8 * dx), 0, nt.C0, "cost")
     for j, node in columns[depth].items():
         fig.edge(node, cost, None, "strong")
     return fig

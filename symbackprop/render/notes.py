@@ -44,6 +44,12 @@ MATRIX_LIMIT = 10  # print a parameter or gradient matrix when neither side exce
 SEED = 0
 
 
+def title(network):
+    """The network in words, with room to break lines: 4-4-2 (relu, sigmoid; cross_entropy cost)."""
+    acts = network.activations[0] if network.uniform_activation else ", ".join(network.activations)
+    return f"{'-'.join(map(str, network.sizes))} ({acts}; {network.cost} cost)"
+
+
 def lecture_networks():
     """The lectures' networks: the 1-1-1-1 chain and a small multi-neuron network."""
     return [Network.parse(LECTURE_SIZES), Network.parse(LECTURE_MULTI_SIZES)]
@@ -137,9 +143,14 @@ def _number(value, digits=4):
     return sp.Float(value, digits) if value != 0 else sp.Integer(0)
 
 
-def _matrix(array, digits=4):
+def _fixed(value, decimals=3):
+    """A number with a fixed number of decimals, so that the columns of a matrix stay narrow."""
+    return sp.Float(f"{float(value):.{decimals}f}")
+
+
+def _matrix(array):
     array = np.atleast_2d(array)
-    return sp.Matrix(array.shape[0], array.shape[1], lambda r, c: _number(array[r, c], digits))
+    return sp.Matrix(array.shape[0], array.shape[1], lambda r, c: _fixed(array[r, c]))
 
 
 @dataclass
@@ -291,6 +302,8 @@ def _exercises(derivation, chain_layers):
     out += [
         Exercise("a weight of the last layer with several neurons per layer", derivation.weight.lhs,
                  derivation.weight.rhs, net),
+        Exercise("a bias of the last layer with several neurons per layer", derivation.bias.lhs,
+                 derivation.bias.rhs, net),
         Exercise("an activation of the layer before the output, adding up the paths", derivation.paths.lhs, derivation.paths.rhs, net),
         Exercise("the output error for this network's cost and output activation",
                  nt.delta[nt.L, nt.j], output_error(derivation), net),
@@ -353,7 +366,8 @@ def _symbols(depth):
         aL=nt.a[L], aL1=nt.a[L - 1], zL=nt.z[L], wL=nt.w[L], bL=nt.b[L], zl=nt.z[l],
         a0=nt.a[L - depth], a0L=nt.a[L, 0], a1L=nt.a[L, 1], half=sp.Rational(1, 2),
         sigma_name=sp.Symbol("sigma"), sigma_z=nt.sigma(z), sigma_prime_z=nt.sigma_prime(z),
-        theta=sp.Heaviside(z), odot=sp.Symbol(r"\odot"), nabla_C=sp.Symbol(r"\nabla C"),
+        theta=sp.Heaviside(z), nabla_C=sp.Symbol(r"\nabla C"),
+        odot=sp.HadamardProduct(sp.MatrixSymbol("u", nt.n[l], 1), sp.MatrixSymbol("v", nt.n[l], 1)),
         akL1=nt.a[L - 1, k], ajL=nt.a[L, j], zjL=nt.z[L, j], wjk=nt.w[L, j, k],
         nL=nt.n[L], nL1=nt.n[L - 1], wL_matrix=nt.matrix("w", L), deltaL=nt.delta[L, j],
         dC0_daL=nt.partial(nt.C0, nt.a[L]), dC0_dajL=nt.partial(nt.C0, nt.a[L, j]),
@@ -372,7 +386,7 @@ def context(network):
     layer_shapes = [(number, nt.relative_layer(number, depth), nt.matrix("w", nt.relative_layer(number, depth)),
                      network.width(number), network.width(number - 1)) for number in range(depth, 0, -1)]
     return dict(
-        d=derivation, net=network, depth=depth, s=_symbols(depth), stem=file_stem(network),
+        d=derivation, net=network, depth=depth, title=title(network), s=_symbols(depth), stem=file_stem(network),
         gradient_vector=Column(derivation.gradient),
         layer_symbol=nt.matrix, layer_gradient=lambda label: nt.partial(nt.C0, nt.matrix("w", label)),
         chain=chain_layers, chain_net=_chain_network(network),

@@ -1,0 +1,115 @@
+"""The notes compiled by a real TeX engine (pdflatex through latexmk): slow, run in CI.
+
+The networks cover every activation and cost, depth 1 to 6 and widths up to 10 (and one wide
+input layer); they are compiled in parallel in one fixture.
+"""
+
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from symbackprop.errors import SymbackpropError
+from symbackprop.render import notes, write_notes
+from symbackprop.spec import Network
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which("pdftotext") is None,
+                                 reason="needs pdflatex and pdftotext (bash run.sh installs them)")]
+
+NETWORKS = [
+    ("1,1,1,1", "sigmoid", "quadratic"),
+    ("3,3,2", "sigmoid", "quadratic"),
+    ("6,1", "sigmoid", "cross_entropy"),
+    ("2,3,1", "tanh", "half_quadratic"),
+    ("4,4,4,2", "relu,tanh,sigmoid", "cross_entropy"),
+    ("10,10,10", "softplus", "quadratic"),
+    ("3,5,5,5,5,2", "identity", "half_quadratic"),
+    ("1,1,1,1,1,1,1", "relu,relu,relu,relu,relu,sigmoid", "cross_entropy"),
+    ("2,10,10,10,10,10,10", "tanh,relu,softplus,identity,tanh,sigmoid", "quadratic"),
+    ("64,10", "softplus", "half_quadratic"),
+]
+
+SECTIONS = ["The one-neuron chain", "The computation tree", "The chain rule for a weight", "The bias",
+            "Propagating back", "Many training examples and the gradient", "Several neurons per layer",
+            "The error and the four equations", "activation and cost", "A worked example", "Exercises",
+            "Answers"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("notes")
+    nets = [Network.parse(*n) for n in NETWORKS]
+    paths = write_notes(nets, out, pdf=True)
+    return out, nets, paths
+
+
+def _pdf_text(pdf):
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+@pytest.mark.parametrize("index", range(len(NETWORKS)), ids=[n[0] for n in NETWORKS])
+def test_compiles_with_every_section(built, index):
+    out, nets, paths = built
+    stem = notes.file_stem(nets[index])
+    pdf = out / f"{stem}.pdf"
+    assert str(pdf) in paths and pdf.stat().st_size > 10_000
+    text = _pdf_text(pdf)
+    for title in SECTIONS:
+        assert title in text, title
+    assert "BP1" in text and "BP4" in text and "symbackprop verify" in text
+
+
+@pytest.mark.parametrize("index", range(len(NETWORKS)), ids=[n[0] for n in NETWORKS])
+def test_nothing_runs_off_the_page(built, index):
+    out, nets, _ = built
+    log = (out / f"{notes.file_stem(nets[index])}.log").read_text(errors="replace")
+    overfull = [float(x) for x in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+    assert all(x <= 3.0 for x in overfull), overfull
+    assert "LaTeX Warning: Reference" not in log and "undefined references" not in log
+
+
+def test_tex_error_gives_the_first_error_line(tmp_path):
+    tex = tmp_path / "broken.tex"
+    tex.write_text("\\documentclass{article}\n\\begin{document}\n\\nosuchcommand\n\\end{document}\n")
+    with pytest.raises(SymbackpropError, match=r"broken\.tex:3: Undefined control sequence"):
+        notes.build_pdf(tex)
+
+
+@pytest.mark.parametrize("how", ["absolute", "relative"])
+def test_tex_cannot_read_files_outside_the_folder(tmp_path, how):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRETWORD\n")
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    target = str(secret) if how == "absolute" else "../secret.txt"
+    tex = folder / "leak.tex"
+    tex.write_text(f"\\documentclass{{article}}\n\\begin{{document}}\n\\input{{{target}}}\n\\end{{document}}\n")
+    with pytest.raises(SymbackpropError, match="pdflatex failed"):
+        notes.build_pdf(tex)
+    assert not (folder / "leak.pdf").exists()
+
+
+def test_shell_escape_is_off(tmp_path):
+    tex = tmp_path / "shell.tex"
+    tex.write_text("\\documentclass{article}\n\\begin{document}\n\\immediate\\write18{touch pwned}\nx\n"
+                   "\\end{document}\n")
+    notes.build_pdf(tex)
+    assert (tmp_path / "shell.pdf").exists() and not (tmp_path / "pwned").exists()
+
+
+def test_cli_notes_pdf_for_the_lectures_networks_is_fast(tmp_path):
+    start = time.perf_counter()
+    result = run_cli("notes", "--pdf", "-o", str(tmp_path))
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout.split()
+    for stem in ("notes-1-1-1-1-sigmoid-quadratic", "notes-3-3-2-sigmoid-quadratic"):
+        for ext in (".tex", ".md", ".pdf"):
+            assert str(tmp_path / f"{stem}{ext}") in printed
+    assert elapsed < 15, f"notes --pdf took {elapsed:.1f} s"
