@@ -324,6 +324,17 @@ def _cost_code(network, derivation, a, z, y):
             f"C_0 = \\sum_j {_latex(per_neuron)} = \\sum_j {_latex(in_z)} \\text{{ with }} a = \\sigma(z)", True)
 
 
+def _fold_bias(weighted, activation, buf, bias):
+    """When the in-place activation starts by negating z (the sigmoid's e^{-z}), add the bias
+    and negate in one pass: -z = -b - a W^T.  The small path adds the bias as before."""
+    if activation.small is None or not activation.code or activation.code[0] != f"np.negative({buf}, out={buf})":
+        return
+    weighted.code.remove(f"{buf} += {bias}")
+    weighted.comment[-1] += "; the + b comes with the first step below"
+    activation.code[0] = f"np.subtract(-{bias}, {buf}, out={buf})  # -z = -b - a W^T in one pass"
+    activation.small.insert(0, f"{buf} += {bias}")
+
+
 def plan(network):
     """Everything the template needs: the network, its layers' code and comments, the cost."""
     derivation = derive(network)
@@ -344,7 +355,10 @@ def plan(network):
         if n == L and needs_z:
             layer.forward.append(Step(["keep z^{(L)} for the cost; a^{(L)} gets its own array"],
                                       [f"a{n} = z{n}.copy()"]))
-        layer.forward += _activation_steps(network, derivation, n, f"a{n}")
+        activation = _activation_steps(network, derivation, n, f"a{n}")
+        if target == f"a{n}":
+            _fold_bias(layer.forward[-1], activation[0], f"a{n}", f"b{n}")
+        layer.forward += activation
         layers.append((layer, step))
 
     # Backward, from L down.
