@@ -328,7 +328,7 @@ def symbol_values(exprs, env, point, network, limit=16):
         if expr is None:
             continue
         for e in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
-            if e.base in (nt.n, nt.delta):
+            if e.base == nt.n:
                 continue
             c = _concrete(e, env, depth)
             if c is None:  # a bound sum index: show the whole layer
