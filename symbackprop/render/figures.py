@@ -10,7 +10,9 @@ centimetres, y pointing up.
 * :func:`paths_figure`  this network, with the paths from a neuron k of layer L-1 to C₀
 """
 
+import html
 import math
+import re
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -253,3 +255,45 @@ def paths_figure(derivation):
     for j, node in columns[depth].items():
         fig.edge(node, cost, None, "strong")
     return fig
+
+
+# SVG labels -------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"\^\(([^()]*)\)|_\{([^{}]*)\}|_([0-9a-zA-Z]+)")
+
+
+_SUPER = dict(zip("0123456789()-+Ll", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻⁺ᴸˡ"))
+_SUB = dict(zip("0123456789jkl", "₀₁₂₃₄₅₆₇₈₉ⱼₖₗ"))
+
+
+def svg_text(expr, size=15):
+    """A label as SVG text: a^(L-1)_k becomes a⁽ᴸ⁻¹⁾ₖ with Unicode super- and subscripts.
+
+    The text comes from the project's Unicode printer; a layer or index with a character that
+    has no Unicode superscript or subscript form is raised or lowered with a tspan instead.
+    """
+    from ..printing import text
+
+    source = text(expr).replace(" ", "")
+    pieces, last = [], 0
+    for m in _TOKEN.finditer(source):
+        pieces.append((source[last:m.start()], 0))
+        if m.group(1) is not None:
+            pieces.append((f"({m.group(1)})", 1))
+        else:
+            pieces.append((m.group(2) if m.group(2) is not None else m.group(3), -1))
+        last = m.end()
+    pieces.append((source[last:], 0))
+    out, level = [], 0
+    for chunk, new in pieces:
+        table = _SUPER if new == 1 else _SUB
+        if new and all(c in table for c in chunk):
+            chunk, new = "".join(table[c] for c in chunk), 0
+        if not chunk:
+            continue
+        dy = (level - new) * 5  # SVG y points down: up one level is -5
+        small = f' font-size="{round(size * 0.72)}"' if new else ""
+        escaped = html.escape(chunk, quote=False)
+        out.append(f'<tspan dy="{dy}"{small}>{escaped}</tspan>' if (dy or new) else escaped)
+        level = new
+    return "".join(out)

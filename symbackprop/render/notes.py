@@ -410,7 +410,7 @@ def render_notes(network, target="latex", _context=None):
 
 
 def render_svg(figure):
-    return render_template(SVG_TEMPLATE, fig=figure)
+    return render_template(SVG_TEMPLATE, fig=figure, svg_text=figures.svg_text)
 
 
 # Writing files and the PDF ----------------------------------------------------------------
