@@ -477,7 +477,7 @@ def verify(formula, network=None):
         parsed_text=" = ".join(_text(s) for s in parsed.sides),
         expected=(f"{printing.latex(lhs)} = {printing.latex(want)}" if want is not None else ""),
         expected_text=(f"{_text(lhs)} = {_text(want)}" if want is not None else ""),
-        checked=checked, bindings_total=binds.total, layers=binds.layers,
+        checked=checked, bindings_total=binds.total, layers=[lv for lv in binds.layers if lv is not None],
         counterexample=counterexample, diagnosis=diagnosis, notes=parsed.notes, symbolic=sym,
         seconds=time.monotonic() - start,
     )
