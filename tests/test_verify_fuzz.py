@@ -19,7 +19,7 @@ from test_verify_corpus import CASES
 NETWORKS = [Network.parse(), Network.parse("3,4,2"), Network.parse("2,3,3,2", "tanh", "half_quadratic"),
             Network.parse("3,4,2", "relu,sigmoid", "cross_entropy")]
 TOKENS = [r"\frac", r"\partial", r"\sigma", r"\sigma'", r"\sigma^{\prime}", r"\delta", r"\nabla_a", r"\sum",
-          r"\sum_{j=0}^{n_L-1}", r"\exp", r"\ln", r"\log", r"\cdot", r"\times", r"\odot", r"\left(", r"\right)",
+          r"\sum_{j=0}^{n_L-1}", r"\exp", r"\tanh", r"\tanh^2", r"\ln", r"\log", r"\cdot", r"\times", r"\odot", r"\left(", r"\right)",
           "^T", "^{(L)}", "^{(L-1)}", "^{(2)}", "^{l}", "^{l+1}", "^L", "_j", "_{jk}", "_{j,k}", "_{01}", "_k", "C_0",
           "C", "a", "z", "w", "b", "y", "x", "e", "n_L", "=", "+", "-", "(", ")", "{", "}", "[", "]", "^", "_", "'",
           "2", "1", "0.5", "/", ",", " ", r"\input", r"\def", "$", r"\alpha", "j", "k", "l", "L", "T", "**", ";"]

@@ -173,6 +173,14 @@ class Compiler:
                 return np.exp(v) if isinstance(v, np.ndarray) else _safe(math.exp, v)
         return exp
 
+    def _tanh(self, expr):
+        arg = self(expr.args[0])
+
+        def tanh(p, env):
+            v = arg(p, env)
+            return np.tanh(v) if isinstance(v, np.ndarray) else math.tanh(_as_float(v))
+        return tanh
+
     def _log(self, expr):
         arg = self(expr.args[0])
 

@@ -40,7 +40,7 @@ KNOWN_SYMBOLS = ("a, z, w, b, y, x (= a^{(0)}), C (C_0, C_x), n_l (layer width),
                  "\\sigma', \\nabla_a C; neuron indices " + ", ".join(INDEX_LETTERS) + "; layers L, l")
 
 KNOWN_COMMANDS = {
-    "frac", "dfrac", "tfrac", "partial", "sigma", "delta", "nabla", "sum", "exp", "ln", "log", "cdot",
+    "frac", "dfrac", "tfrac", "partial", "tanh", "limits", "nolimits", "sigma", "delta", "nabla", "sum", "exp", "ln", "log", "cdot",
     "times", "odot", "circ", "prime", "ell", "top", "intercal", "left", "right", "big", "Big", "bigg",
     "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr", "displaystyle", "textstyle", "quad", "qquad",
 }
@@ -431,6 +431,10 @@ class ToSympy(Transformer):
     def apply(self, c):
         func, arg = c
         arg = self.value(arg)
+        if isinstance(func, tuple):  # \tanh^2(z)
+            return sp.Pow(sp.tanh(arg), func[1])
+        if func == "tanh":
+            return sp.tanh(arg)
         if func == "exp":
             return sp.exp(arg)
         if func == "ln":
@@ -448,6 +452,15 @@ class ToSympy(Transformer):
 
     def f_ln(self, c):
         return "ln"
+
+    def f_tanh(self, c):
+        return "tanh"
+
+    def f_tanh_power(self, c):
+        power = self.number_value(c[-1])
+        if abs(power) > MAX_EXPONENT:
+            self.fail(f"the exponent {power} is too large (at most {MAX_EXPONENT})", c[-1].start_pos)
+        return ("tanh", power)
 
     # meaning of a letter with its scripts -------------------------------------------------------
     def atom_value(self, tok):
@@ -641,7 +654,7 @@ def _prescan(text):
         name = m.group(1)
         if name.isalpha() and name not in KNOWN_COMMANDS:
             raise _error(f"unknown command \\{name}; known: " + " ".join("\\" + c for c in sorted(
-                {"frac", "partial", "sigma", "delta", "nabla", "sum", "exp", "ln", "log", "cdot", "times", "odot",
+                {"frac", "partial", "sigma", "delta", "nabla", "sum", "exp", "ln", "log", "tanh", "cdot", "times", "odot",
                  "prime", "left", "right", "ell", "top"})), text, m.start())
     for i, ch in enumerate(text):
         if ord(ch) > 127:
