@@ -209,3 +209,28 @@ def test_first_error_of_a_log():
     log = "This is pdfTeX\n(./a.tex\n./a.tex:12: Undefined control sequence.\nl.12 \\foo\n! Emergency stop.\n"
     assert notes.first_error(log) == "./a.tex:12: Undefined control sequence."
     assert notes.first_error("! LaTeX Error: File `x.sty' not found.\n") == "! LaTeX Error: File `x.sty' not found."
+
+
+@pytest.mark.parametrize("sizes, activation, cost", [NETWORKS["lectures-chain"], NETWORKS["lectures-multi"],
+                                                     NETWORKS["per-layer"], NETWORKS["depth1"]])
+def test_the_answers_are_what_verify_accepts(sizes, activation, cost):
+    verifier = pytest.importorskip("symbackprop.verifier")
+    ctx = notes.context(Network.parse(sizes, activation, cost))
+    for ex in ctx["exercises"]:
+        formula = shlex.split(ex.answer_command.replace("\\\n", " "))[-1]
+        result = verifier.verify(formula, ex.network)
+        assert result.equivalent, (ex.question, formula)
+
+
+def test_an_answer_command_runs_in_a_real_shell(tmp_path):
+    pytest.importorskip("symbackprop.verifier")
+    ex = notes.context(Network.parse("3,3,2"))["exercises"][-1]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "symbackprop").write_text(f"#!/bin/sh\nexec {sys.executable} -m symbackprop \"$@\"\n")
+    (bin_dir / "symbackprop").chmod(0o755)
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    result = subprocess.run(["bash", "-c", ex.answer_command], capture_output=True, text=True, env=env,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "EQUIVALENT" in result.stdout.upper()
