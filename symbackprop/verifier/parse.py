@@ -268,7 +268,7 @@ class ToSympy(Transformer):
             for index, layer in neuron_positions(element):
                 if index == var:
                     return nt.n[layer] - 1
-        self.fail(f"\\sum_{var}: {var} indexes no neuron inside the sum (write e.g. \\sum_{var} w_{{{var}k}} ...)", pos)
+        self.fail(f"\\sum_{var}: {var} indexes no neuron inside the sum (write e.g. \\sum_{var} a^{{(L)}}_{var})", pos)
 
     def limits_free(self, c):
         var, pos = c[0]
