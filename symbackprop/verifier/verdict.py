@@ -50,17 +50,17 @@ def derivation_of(network):
 
 # Meaning checks ---------------------------------------------------------------------------------
 
-def _loose_symbols(expr, bound=frozenset()):
+def _loose_symbols(expr):
     """Symbols used as values outside any index: a stray j, L, T or C."""
     if isinstance(expr, (sp.Indexed, sp.Derivative)):
         return set()
     if isinstance(expr, sp.Sum):
-        return _loose_symbols(expr.function, bound)
+        return _loose_symbols(expr.function)
     if isinstance(expr, sp.Symbol):
         return set() if expr == nt.Y else {expr}
     out = set()
     for arg in expr.args:
-        out |= _loose_symbols(arg, bound)
+        out |= _loose_symbols(arg)
     return out
 
 
@@ -82,9 +82,6 @@ def check_meaning(formula):
             else:
                 msg = f"'{s}' is not understood"
             raise FormulaError(msg, formula=formula.text)
-    for side in formula.rhs:
-        if side.has(nt.sigma, nt.sigma_prime) is False and side.free_symbols == set() and False:
-            pass
 
 
 def free_indices(expr):
@@ -224,11 +221,7 @@ def _array(v):
 
 def same(student, truth):
     s, t = _array(student), _array(truth)
-    if s.shape != t.shape:
-        if s.size == t.size and s.size > 0 and 1 in s.shape and 1 in t.shape and s.ndim == t.ndim:
-            return False  # a row where a column is due: a missing or extra transpose
-        return False
-    if not np.all(np.isfinite(s)):
+    if s.shape != t.shape or not np.all(np.isfinite(s)):  # a row for a column, a vector for a number
         return False
     return bool(np.allclose(s, t, rtol=RTOL, atol=ATOL))
 
@@ -298,15 +291,33 @@ class Checker:
 
 # The result -------------------------------------------------------------------------------------
 
+MAX_SHOWN = 16
+"""Entries of a vector or matrix shown in a counterexample; larger ones are summarised."""
+
+
 def _round(v):
+    """A number to 6 digits, a small vector as a list, a small matrix as rows; big ones as their shape."""
     if v is None:
         return None
     a = np.asarray(v, dtype=float)
     if a.size == 1:
         x = float(a.reshape(-1)[0])
         return float(f"{x:.6g}") if np.isfinite(x) else str(x)
-    return [[float(f"{x:.6g}") for x in row] for row in a] if a.ndim == 2 and a.shape[1] > 1 else \
-        [float(f"{x:.6g}") for x in a.reshape(-1)] if a.ndim == 2 and a.shape[1] == 1 else a.tolist()
+    if a.size > MAX_SHOWN:
+        return f"{a.shape[0]}×{a.shape[1]} matrix" if a.ndim == 2 and a.shape[1] > 1 else f"vector of {a.size}"
+    if a.ndim == 2 and a.shape[1] > 1:
+        return [[float(f"{x:.6g}") for x in row] for row in a]
+    return [float(f"{x:.6g}") for x in a.reshape(-1)]
+
+
+def _worst_entry(student, truth):
+    """For a big vector or matrix: the entry where the two differ most, as {entry, student, true}."""
+    s, t = _array(student), _array(truth)
+    if s.shape != t.shape or s.size <= MAX_SHOWN:
+        return None
+    diff = np.where(np.isfinite(s), np.abs(s - t), np.inf)
+    where = np.unravel_index(int(np.argmax(diff)), s.shape)
+    return {"entry": [int(i) for i in where], "student": _round(s[where]), "true": _round(t[where])}
 
 
 def _concrete(element, env, depth):
@@ -407,6 +418,10 @@ class Result:
             lines.append("  with " + ", ".join(f"{k} = {v}" for k, v in c["values"].items()))
             lines.append(f"  your right-hand side = {c['student'] if c.get('error') is None else c['error']}")
             lines.append(f"  true value           = {c['true']}")
+            if c.get("largest_difference"):
+                w = c["largest_difference"]
+                lines.append(f"  largest difference at entry {tuple(w['entry'])}: yours {w['student']}, "
+                             f"true {w['true']}")
         if self.diagnosis:
             lines.append("diagnosis:")
             lines += [f"  - {d['message']}" for d in self.diagnosis]
@@ -463,6 +478,9 @@ def verify(formula, network=None):
             "error": first.error,
             "mismatches": f"{len(bad)} of {len(samples)}",
         }
+        worst = _worst_entry(first.student, first.truth) if first.error is None else None
+        if worst:
+            counterexample["largest_difference"] = worst
         if len(parsed.rhs) > 1:
             counterexample["side"] = number + 1
         diagnosis = diagnose.diagnose(parsed, rhs, samples, checker, derivation, shorthand, want)
