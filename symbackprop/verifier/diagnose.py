@@ -20,7 +20,7 @@ from ..printing import OrderedMul, ordered_product
 from .evaluate import EvaluationError, compile_expr
 from .expected import chain_factors
 from .forms import Tr
-from .parse import index_symbol, is_index_symbol, neuron_positions
+from .parse import is_index_symbol, neuron_positions
 
 CODES = ("missing_sum", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",

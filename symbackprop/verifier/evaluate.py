@@ -15,7 +15,6 @@ import sympy as sp
 
 from .. import notation as nt
 from ..errors import FormulaError
-from .forms import Had, MatProd, Tr
 
 MAX_SUM_TERMS = 100_000
 

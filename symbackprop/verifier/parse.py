@@ -204,7 +204,7 @@ class ToSympy(Transformer):
         raise _error(message, self.text, pos)
 
     # values -------------------------------------------------------------------------------
-    def value(self, item, what="this"):
+    def value(self, item):
         """A finished SymPy value; a stray ∂ or a bare letter is an error here."""
         if isinstance(item, Base):
             item = self.base_value(item, [])
