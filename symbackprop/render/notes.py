@@ -283,7 +283,8 @@ def _verify_latex(expr):
 def verify_command(network, lhs, answer):
     """``symbackprop verify NET 'lhs = answer'`` (``...`` for the reader's answer)."""
     rhs = "..." if answer is None else _verify_latex(answer)
-    return f"symbackprop verify {network.cli_args()} \\\n    {shlex.quote(f'{_verify_latex(lhs)} = {rhs}')}"
+    return (f"symbackprop verify \\\n    {network.cli_args()} \\\n"
+            f"    {shlex.quote(f'{_verify_latex(lhs)} = {rhs}')}")
 
 
 def _exercises(derivation, chain_layers):
@@ -397,6 +398,10 @@ def context(network):
         layer_shapes=layer_shapes, chain_numbers=_chain_numbers(derivation), numbers=multi,
         exercises=_exercises(derivation, chain_layers),
         activations=[(slope, network.activation(slope.layers[0])) for slope in derivation.slopes],
+        # the lectures' form σ'(z) in terms of σ(z), when it says something the derivative does not
+        # (ReLU's step of σ(z) only repeats θ(z), with SymPy's value at 0 as a second argument)
+        lecture_forms={slope.name: slope.lecture_form != slope.derivative and not slope.lecture_form.has(sp.Heaviside)
+                       for slope in derivation.slopes},
         cost=network.cost_entry,
     )
 
