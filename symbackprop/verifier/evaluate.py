@@ -205,7 +205,7 @@ class Compiler:
     def neuron_check(self, name, layer, index, width):
         if not 0 <= index < width:
             raise EvaluationError(f"neuron index {index} of {name} is out of range: layer {layer} has neurons "
-                                  f"0..{width - 1}", "range")
+                                  f"0..{width - 1} (neurons are numbered from 0)", "range")
 
     def element(self, kind, layer, idx):
         """Check (kind, layer, neuron indices) against the network's sizes."""

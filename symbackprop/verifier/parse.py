@@ -516,72 +516,91 @@ class ToSympy(Transformer):
         self.fail(f"the superscript of {name} must be its layer: L, L-1, l, l+1 or a number", sup.pos)
 
     def base_value(self, base, items):
-        kind = base.kind
+        """A letter with its scripts, by what the letter is: one ``base_<kind>`` method per kind."""
         subs = [i for i in items if isinstance(i, Sub)]
         sups = [i for i in items if isinstance(i, Sup)]
-        primes = [i for i in items if isinstance(i, Prime)]
-        if primes:
+        if any(isinstance(i, Prime) for i in items):
             self.fail(f"a prime ' after {base.name} is not understood (only \\sigma' is)", base.pos)
         if len(subs) > 1:
             self.fail(f"{base.name} has two subscripts", subs[1].pos)
-        sub = subs[0] if subs else None
-        name = r"\delta" if kind == "delta" else base.name
-        if kind in LAYERED_KINDS or kind == "x":
-            if kind == "x":
-                layer = sp.Integer(0)
-                if sups and sups[0].kind in ("expr", "letter", "number"):
-                    self.fail("x is the input a^{(0)}; it has no layer superscript", sups[0].pos)
-            elif sups and sups[0].kind in ("expr", "letter", "number"):
-                layer, sups = self.layer_from_sup(sups[0], name), sups[1:]
-            else:
-                layer = nt.L
-                self.notes.append(f"{name} has no layer superscript: read as layer L")
-            bse = nt.a if kind == "x" else LAYERED_KINDS[kind]
-            if sub is None:
-                value = bse[layer]
-            else:
-                value = bse[(layer, *self.indices(sub, 2 if kind == "w" else 1, name))]
-            return self.apply_scripts(value, sups)
-        if kind == "y":
-            value = nt.Y if sub is None else nt.y[self.indices(sub, 1, "y")[0]]
-            return self.apply_scripts(value, sups)
-        if kind == "C":
-            if sups:
-                self.fail("C is the cost; it takes no superscript", sups[0].pos)
-            if sub is None:
-                return nt.C
-            if len(sub.entries) == 1 and sub.entries[0][0] in (("0",), ("x",)) and not sub.entries[0][1]:
-                return COSTS[sub.entries[0][0][0]]
-            self.fail("the cost is C, C_0 or C_x", sub.pos)
-        if kind == "n":
-            if sub is None:
-                self.fail("n alone is not used: n_l is the width of layer l (n_L, n_{L-1}, n_l), and the number of "
-                          "training examples does not enter the derivative for one example, which verify checks",
-                          base.pos)
-            if len(sub.entries) != 1:
-                self.fail("n_l is the width of layer l: write n_L, n_{L-1}, n_l or n_2", base.pos)
-            (atoms, offset), = sub.entries
-            if len(atoms) != 1:
-                self.fail("n_l is the width of layer l: write n_L, n_{L-1}, n_l or n_2", sub.pos)
-            layer = self.index_atom(atoms[0], sub.pos, allow_layer=True)
-            if is_index_symbol(layer):
-                self.fail("the subscript of n is a layer (L, L-1, l or a number)", sub.pos)
-            return self.apply_scripts(nt.n[layer + offset], sups)
-        if kind == "e":
-            if sub is not None:
-                self.fail("e takes no subscript", sub.pos)
-            if sups and sups[0].kind in ("expr", "letter", "number"):
-                return self.apply_scripts(sp.exp(self.sup_value(sups[0])), sups[1:])
-            return self.apply_scripts(sp.E, sups)
-        # layer letters, index letters and T: only meaningful inside scripts
-        if items:
-            what = {"layer": "a layer number (write it as a superscript, a^{(L)})",
-                    "index": f"a neuron index (write it as a subscript, a_{base.name})"}.get(kind, "not a quantity")
-            self.fail(f"'{base.name}' is {what}; it cannot carry scripts", base.pos)
-        if kind == "layer":
-            return LAYER_SYMBOLS[base.name]
-        if kind == "index":
-            return index_symbol(base.name)
+        kind = "layered" if base.kind in LAYERED_KINDS else base.kind
+        return getattr(self, f"base_{kind}")(base, subs[0] if subs else None, sups)
+
+    @staticmethod
+    def _is_layer(sup):
+        return sup.kind in ("expr", "letter", "number")
+
+    def base_layered(self, base, sub, sups):
+        """a, z, w, b, \\delta: the first superscript is the layer, the subscript the neurons."""
+        name = r"\delta" if base.kind == "delta" else base.name
+        if sups and self._is_layer(sups[0]):
+            layer, sups = self.layer_from_sup(sups[0], name), sups[1:]
+        else:
+            layer = nt.L
+            self.notes.append(f"{name} has no layer superscript: read as layer L")
+        return self.apply_scripts(self.element(LAYERED_KINDS[base.kind], layer, sub, name), sups)
+
+    def element(self, bse, layer, sub, name):
+        if sub is None:
+            return bse[layer]  # the whole layer, or the lectures' one-neuron shorthand
+        return bse[(layer, *self.indices(sub, 2 if bse == nt.w else 1, name))]
+
+    def base_x(self, base, sub, sups):
+        """x is the input a^{(0)}."""
+        if sups and self._is_layer(sups[0]):
+            self.fail("x is the input a^{(0)}; it has no layer superscript", sups[0].pos)
+        return self.apply_scripts(self.element(nt.a, sp.Integer(0), sub, "x"), sups)
+
+    def base_y(self, base, sub, sups):
+        value = nt.Y if sub is None else nt.y[self.indices(sub, 1, "y")[0]]
+        return self.apply_scripts(value, sups)
+
+    def base_C(self, base, sub, sups):
+        if sups:
+            self.fail("C is the cost; it takes no superscript", sups[0].pos)
+        if sub is None:
+            return nt.C
+        if len(sub.entries) == 1 and sub.entries[0][0] in (("0",), ("x",)) and not sub.entries[0][1]:
+            return COSTS[sub.entries[0][0][0]]
+        self.fail("the cost is C, C_0 or C_x", sub.pos)
+
+    def base_n(self, base, sub, sups):
+        """n_l, the width of layer l."""
+        if sub is None:
+            self.fail("n alone is not used: n_l is the width of layer l (n_L, n_{L-1}, n_l), and the number of "
+                      "training examples does not enter the derivative for one example, which verify checks",
+                      base.pos)
+        if len(sub.entries) != 1 or len(sub.entries[0][0]) != 1:
+            self.fail("n_l is the width of layer l: write n_L, n_{L-1}, n_l or n_2", sub.pos)
+        (atoms, offset), = sub.entries
+        layer = self.index_atom(atoms[0], sub.pos, allow_layer=True)
+        if is_index_symbol(layer):
+            self.fail("the subscript of n is a layer (L, L-1, l or a number)", sub.pos)
+        return self.apply_scripts(nt.n[layer + offset], sups)
+
+    def base_e(self, base, sub, sups):
+        if sub is not None:
+            self.fail("e takes no subscript", sub.pos)
+        if sups and self._is_layer(sups[0]):
+            return self.apply_scripts(sp.exp(self.sup_value(sups[0])), sups[1:])
+        return self.apply_scripts(sp.E, sups)
+
+    def base_layer(self, base, sub, sups):
+        """L or l alone: only meaningful inside a script (checked once the formula is read)."""
+        if sub or sups:
+            self.fail(f"'{base.name}' is a layer number (write it as a superscript, a^{{(L)}}); it cannot carry "
+                      "scripts", base.pos)
+        return LAYER_SYMBOLS[base.name]
+
+    def base_index(self, base, sub, sups):
+        if sub or sups:
+            self.fail(f"'{base.name}' is a neuron index (write it as a subscript, a_{base.name}); it cannot carry "
+                      "scripts", base.pos)
+        return index_symbol(base.name)
+
+    def base_T(self, base, sub, sups):
+        if sub or sups:
+            self.fail("'T' is not a quantity; it cannot carry scripts", base.pos)
         return sp.Symbol("T")
 
     def sup_value(self, sup):
