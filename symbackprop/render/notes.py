@@ -339,7 +339,8 @@ class Column:
     def latex(self):
         from ..printing import latex
 
-        rows = r" \\[0.5ex] ".join(rf"\displaystyle {latex(e)}" for e in self.entries)
+        # a strut in every row: an array row only grows to fit its content, never beyond it
+        rows = r" \\ ".join(rf"\displaystyle {latex(e)} \rule[-2.2ex]{{0pt}}{{6ex}}" for e in self.entries)
         return rf"\begin{{bmatrix}} {rows} \end{{bmatrix}}"
 
     def text(self):
@@ -470,6 +471,7 @@ def tex_environment():
     return env
 
 
+AUXILIARY = (".aux", ".toc", ".out", ".fls", ".fdb_latexmk")
 PDFLATEX_FLAGS = ["-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
 
 
@@ -513,4 +515,6 @@ def build_pdf(tex_path, engine=None, timeout=TEX_TIMEOUT):
     pdf = tex_path.with_suffix(".pdf")
     if not pdf.exists():
         raise SymbackpropError(f"pdflatex wrote no PDF for {tex_path}")
+    for ext in AUXILIARY:  # the .log stays, for anyone who wants to read it
+        folder.joinpath(f"{tex_path.stem}{ext}").unlink(missing_ok=True)
     return pdf
