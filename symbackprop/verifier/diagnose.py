@@ -11,12 +11,15 @@ Two ways of finding out, both numeric and both on the same bindings and points a
 Each finding is a ``{code, message}``; the codes are listed in ``CODES``.
 """
 
+import time
+
 import numpy as np
 import sympy as sp
 
 from .. import notation as nt
 from .. import printing
 from ..printing import OrderedMul, ordered_product
+from ..errors import FormulaError
 from .evaluate import EvaluationError, compile_expr
 from .expected import chain_factors
 from .forms import Tr
@@ -38,7 +41,8 @@ _ROLE = {
 
 
 def _l(expr):
-    return printing.latex(expr)
+    """How a diagnosis names a quantity: plain Unicode, σ'(z^(L)), w^(L)_jk, readable in a terminal."""
+    return printing.text(expr)
 
 
 def _finding(code, message):
@@ -133,7 +137,7 @@ def _index_changes(e, path, pool):
     out = []
     if e.base == nt.w and len(e.indices) == 3 and e.indices[1] != e.indices[2]:
         swapped = nt.w[e.indices[0], e.indices[2], e.indices[1]]
-        out.append(("swapped_indices", f"the indices of {_l(e)} are swapped: it should be {_l(swapped)} (w_{{jk}} "
+        out.append(("swapped_indices", f"the indices of {_l(e)} are swapped: it should be {_l(swapped)} (w_jk "
                     f"goes to neuron j of layer l from neuron k of layer l-1)", path, swapped))
     for pos in (list(range(1, len(e.indices))) if e.base != nt.y else [0]):
         current = e.indices[pos]
@@ -270,41 +274,75 @@ def diagnose(formula, rhs, samples, checker, derivation, shorthand, want):
         findings.append(_finding("missing_sum", (
             f"the index {s} is free on the right but not on the left: the quantity reaches the cost through every "
             f"neuron {s} of layer {_l(layer) if layer is not None else '?'}, so the chain rule adds up these paths"
-            + (f"; with \\sum_{{{s}}} in front your formula is right" if works else f"; sum over {s}"))))
+            + (f"; with Σ_{s} in front your formula is right" if works else f"; sum over {s}"))))
         if works:
             return findings
-    shape_errors = [s.error for s in samples if s.error]
-    mismatched = [s for s in samples if s.error is None and np.size(s.student) != np.size(s.truth)]
-    if shape_errors or mismatched:
-        what = shape_errors[0] if shape_errors else (
-            f"the left side has {np.size(samples[0].truth)} entries, the right side {np.size(mismatched[0].student)}")
-        hint = ""
-        if any(len(e.indices) == 1 for e in _layered(rhs) if e.base in nt.LAYERED):
-            hint = ("; without a neuron index a quantity is its whole layer (a vector or a matrix): write the index "
-                    "form (a^{(L-1)}_k, w^{(L)}_{jk}) or Nielsen's matrix form")
-        findings.append(_finding("shape_mismatch", f"the sizes do not fit: {what}{hint}"))
+    shape = _shape_finding(rhs, samples)
+    candidates = [(code, message, changed) for code, message, changed in variants(rhs, lhs, checker.network)
+                  if changed != rhs]
     explained = []
-    for code, message, changed in variants(rhs, lhs, checker.network):
-        if changed == rhs:
-            continue
+    for code, message, changed in candidates:
         if checker.equivalent(changed):
             explained.append(_finding(code, message))
             if len(explained) >= 2:
                 break
     if explained:
-        return findings + explained
-    r = _ratios(samples)
-    c = _constant(r)
-    if c is not None and not np.isclose(c, 1.0):
-        if np.isclose(c, -1.0):
-            return findings + [_finding("flipped_sign", _sign_message(rhs, cost))]
-        return findings + [_finding("constant_factor", _constant_message(c, rhs, cost))]
-    if r is not None:
-        found = factor_findings(r, samples, checker, lhs, derivation, shorthand)
-        if found:
-            return findings + [found]
+        return findings + ([shape] if shape else []) + explained
+    if shape:
+        shape["message"] += _SHORTHAND_HINT if _has_whole_layers(rhs) else ""
+        return findings + [shape]
+    found = _ratio_findings(rhs, samples, checker, lhs, derivation, shorthand, cost)
+    if found:
+        return findings + found
+    for code, message, changed in candidates:  # two mistakes: one change, then a sign or a constant
+        if time.monotonic() > checker.deadline:
+            break
+        try:
+            r = _ratios(checker.samples(changed))
+        except (FormulaError, EvaluationError, KeyError, TypeError, ValueError, ZeroDivisionError):
+            continue
+        c = _constant(r)
+        if c is not None and any(np.isclose(c, v) for v in (-1.0, 2.0, 0.5)):
+            return findings + [_finding(code, message), _constant_finding(c, changed, cost)]
     if not findings:
         want_text = f": the derivation has {_l(lhs)} = {_l(want)}" if want is not None else ""
         findings.append(_finding("unexplained", "the right-hand side differs from the true value and no single "
                                  f"common mistake explains it{want_text}"))
     return findings
+
+
+_SHORTHAND_HINT = ("; without a neuron index a quantity is its whole layer (a vector or a matrix): write the index "
+                   "form (a^(L-1)_k, w^(L)_jk) or Nielsen's matrix form")
+
+
+def _has_whole_layers(rhs):
+    return any(len(e.indices) == 1 for e in _layered(rhs) if e.base in nt.LAYERED)
+
+
+def _shape_finding(rhs, samples):
+    errors = [s.error for s in samples if s.error]
+    mismatched = [s for s in samples if s.error is None and np.size(s.student) != np.size(s.truth)]
+    if not errors and not mismatched:
+        return None
+    what = errors[0] if errors else (
+        f"the left side has {np.size(samples[0].truth)} entries, the right side {np.size(mismatched[0].student)}")
+    return _finding("shape_mismatch", f"the sizes do not fit: {what}")
+
+
+def _constant_finding(c, rhs, cost):
+    if np.isclose(c, -1.0):
+        return _finding("flipped_sign", _sign_message(rhs, cost))
+    return _finding("constant_factor", _constant_message(c, rhs, cost))
+
+
+def _ratio_findings(rhs, samples, checker, lhs, derivation, shorthand, cost):
+    """A constant ratio (sign, factor) or a ratio equal to one chain-rule factor."""
+    r = _ratios(samples)
+    c = _constant(r)
+    if c is not None and not np.isclose(c, 1.0):
+        return [_constant_finding(c, rhs, cost)]
+    if r is not None:
+        found = factor_findings(r, samples, checker, lhs, derivation, shorthand)
+        if found:
+            return [found]
+    return []
