@@ -153,6 +153,10 @@ CASES = [
     ("shape-shorthand-on-multi", W_L + r" = a^{(L-1)} \sigma'(z^{(L)}) 2(a^{(L)} - y)", MULTI, ne("shape_mismatch")),
     ("chain-part-wrong", B_J + r" = \sigma'(z^{(L)}_j) 2(a^{(L)}_j - y_j) = \frac{\partial a^{(L)}_j}{\partial z^{(L)}_j}",
      MULTI, ne("chain_part")),
+    ("two-mistakes-sigma-and-sign", W_JK + r" = a^{(L-1)}_k \sigma(z^{(L)}_j) 2(y_j - a^{(L)}_j)", MULTI,
+     ne("flipped_sign")),
+    ("two-mistakes-index-and-2", W_JK + r" = a^{(L-1)}_j \sigma'(z^{(L)}_j) (a^{(L)}_j - y_j)", MULTI,
+     ne("wrong_index")),
     ("unexplained", W_L + r" = 7 + a^{(L)}", ONE, ne("unexplained")),
     ("division-by-zero", B_J + r" = \frac{1}{0}", MULTI, ne("unexplained")),
     # --- bad input ---------------------------------------------------------------------------------
