@@ -23,7 +23,7 @@ from ..errors import FormulaError
 from .evaluate import EvaluationError, compile_expr
 from .expected import chain_factors
 from .forms import Tr
-from .parse import is_index_symbol, neuron_positions
+from .parse import as_expr, is_index_symbol, neuron_positions
 
 CODES = ("missing_sum", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
@@ -109,7 +109,7 @@ def _changes(rhs, lhs):
     """
     out = []
     pool = sorted(({s for e in _lhs_elements(lhs) + _layered(rhs) for i in e.indices[1:] + (
-        e.indices if e.base == nt.y else ()) for s in sp.sympify(i).free_symbols if is_index_symbol(s)}
+        e.indices if e.base == nt.y else ()) for s in as_expr(i).free_symbols if is_index_symbol(s)}
         | {nt.j, nt.k}), key=str)
     for path, node in _sites(rhs):
         if isinstance(node, nt.sigma):
@@ -123,7 +123,7 @@ def _changes(rhs, lhs):
             out.append(("extra_transpose", f"the transpose in {_l(node)} is not due", path, node.args[0]))
         elif isinstance(node, sp.Indexed) and (node.base in nt.LAYERED or node.base == nt.y):
             out += _index_changes(node, path, pool)
-    free = sorted({s for e in _lhs_elements(lhs) for i in e.indices for s in sp.sympify(i).free_symbols
+    free = sorted({s for e in _lhs_elements(lhs) for i in e.indices for s in as_expr(i).free_symbols
                    if is_index_symbol(s)}, key=str)
     for n, first in enumerate(free):
         for second in free[n + 1:]:

@@ -15,6 +15,7 @@ import sympy as sp
 
 from .. import notation as nt
 from ..errors import FormulaError
+from .parse import as_expr
 
 MAX_SUM_TERMS = 100_000
 
@@ -33,7 +34,7 @@ _LOWEST = {"a": 0, "z": 1, "w": 1, "b": 1, "delta": 1}
 
 def compile_index(expr, network=None):
     """A layer or neuron index expression (L - 1, l + 1, k, 2, n_L - 1) -> f(env) -> int."""
-    expr = sp.sympify(expr)
+    expr = as_expr(expr)
     if isinstance(expr, sp.Indexed) and expr.base == nt.n and network is not None:
         layer = compile_index(expr.indices[0])
 

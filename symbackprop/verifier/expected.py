@@ -13,7 +13,7 @@ import sympy as sp
 from .. import notation as nt
 from ..printing import OrderedMul, ordered_product
 from .forms import Had, MatProd, Tr
-from .parse import INDEX_LETTERS, index_symbol
+from .parse import as_expr, INDEX_LETTERS, index_symbol
 
 
 def _fresh(*taken):
@@ -25,7 +25,7 @@ def _fresh(*taken):
 
 
 def is_output(layer, network):
-    return sp.sympify(layer).subs(nt.L, network.depth) == network.depth
+    return as_expr(layer).subs(nt.L, network.depth) == network.depth
 
 
 def cost_slope(derivation, j):
@@ -144,7 +144,7 @@ def expected_rhs(lhs, derivation, shorthand):
         rule = LOCAL.get((_KINDS[num.base], _KINDS[var.base]))
         if rule is None or num.indices[0] != var.indices[0]:
             return None
-        value = sp.sympify(rule(full(num), full(var)))
+        value = as_expr(rule(full(num), full(var)))
         return to_shorthand(value, network) if shorthand else value
     kind, layer, idx = target(lhs)
     if idx is None and not shorthand:
@@ -152,7 +152,7 @@ def expected_rhs(lhs, derivation, shorthand):
     if idx is None:
         idx = [sp.Integer(0), sp.Integer(0)] if kind == "w" else [sp.Integer(0)]
     value = _indexed_rhs(kind, layer, idx, derivation)
-    if not sp.sympify(layer).free_symbols:  # a numbered layer: the output layer by its number too
+    if not as_expr(layer).free_symbols:  # a numbered layer: the output layer by its number too
         value = rebuild(value, lambda e: e.xreplace({nt.L: sp.Integer(network.depth)}))
     return to_shorthand(value, network) if shorthand else value
 
@@ -182,8 +182,8 @@ def chain_factors(lhs, derivation, shorthand):
         out.append((nt.w[layer, idx[0], idx[1]], "weight"))
     if shorthand:  # the whole path up to the output: w and σ' of every later layer, then the cost slope
         m = layer
-        while not is_output(m, network) and sp.sympify(m).subs(nt.L, network.depth).is_Integer \
-                and sp.sympify(m).subs(nt.L, network.depth) < network.depth:
+        while not is_output(m, network) and as_expr(m).subs(nt.L, network.depth).is_Integer \
+                and as_expr(m).subs(nt.L, network.depth) < network.depth:
             m = m + 1
             out.append((nt.w[m, 0, 0], "weight"))
             out.append((nt.sigma_prime(nt.z[m, 0]), "activation_slope"))

@@ -123,6 +123,18 @@ def _error(message, formula, pos):
     return FormulaError(f"{message} (column {pos + 1})", formula=formula, position=pos)
 
 
+def as_expr(value):
+    """An index or layer as a SymPy object: SymPy objects as they are, Python ints as Integers.
+
+    Never applied to text: nothing the user types is ever turned into SymPy by ``sympify``.
+    """
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, int):
+        return sp.Integer(value)
+    raise TypeError(f"not an index: {value!r}")
+
+
 def index_symbol(name):
     """The neuron-index symbol for a letter; j and k are notation's own."""
     if name not in _INDEX:

@@ -21,7 +21,7 @@ from ..errors import FormulaError
 from . import diagnose, expected
 from .evaluate import EvaluationError, compile_expr
 from .forms import MATRIX_OPS
-from .parse import is_index_symbol, neuron_positions, parse, whole_layer_size
+from .parse import as_expr, is_index_symbol, neuron_positions, parse, whole_layer_size
 from .points import Point
 
 POINTS = 3
@@ -89,7 +89,7 @@ def free_indices(expr):
     if isinstance(expr, sp.Sum):
         return free_indices(expr.function) - {limit[0] for limit in expr.limits}
     if isinstance(expr, sp.Indexed):
-        return {s for i in expr.indices for s in sp.sympify(i).free_symbols if is_index_symbol(s)}
+        return {s for i in expr.indices for s in as_expr(i).free_symbols if is_index_symbol(s)}
     out = set()
     for arg in expr.args:
         out |= free_indices(arg)
@@ -101,7 +101,7 @@ def _elements(expr):
 
 
 def _layer_value(layer, depth, lvalue):
-    v = sp.sympify(layer).xreplace({nt.L: sp.Integer(depth)} | ({nt.l: sp.Integer(lvalue)} if lvalue is not None else {}))
+    v = as_expr(layer).xreplace({nt.L: sp.Integer(depth)} | ({nt.l: sp.Integer(lvalue)} if lvalue is not None else {}))
     return int(v) if v.is_Integer else None
 
 
@@ -127,7 +127,7 @@ def _range_problem(elements, network, lvalue):
             layer_width = [(i, network.width(_layer_value(lay, depth, lvalue)))
                            for i, lay in neuron_positions(e)]
         for index, width in layer_width:
-            index = sp.sympify(index)
+            index = as_expr(index)
             if index.is_Integer and not 0 <= int(index) < width:
                 return (f"neuron index {index} of {printing.latex(e)} is out of range: that layer has neurons "
                         f"0..{width - 1}")
@@ -323,7 +323,7 @@ def _worst_entry(student, truth):
 def _concrete(element, env, depth):
     try:
         at = {k: sp.Integer(v) for k, v in env.items()}
-        idx = [sp.sympify(i).xreplace(at) for i in element.indices]
+        idx = [as_expr(i).xreplace(at) for i in element.indices]
     except TypeError:
         return None
     if not all(i.is_Integer for i in idx):
@@ -344,7 +344,7 @@ def symbol_values(exprs, env, point, network, limit=16):
             c = _concrete(e, env, depth)
             if c is None:  # a bound sum index: show the whole layer
                 at = {k: sp.Integer(v) for k, v in env.items()}
-                c = e.base[sp.sympify(e.indices[0]).xreplace(at)] if e.base != nt.y else nt.Y
+                c = e.base[as_expr(e.indices[0]).xreplace(at)] if e.base != nt.y else nt.Y
             try:
                 value = compile_expr(c, network)(point, env)
             except Exception:  # noqa: BLE001 - a value we cannot show is simply left out
