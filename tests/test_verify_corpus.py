@@ -158,6 +158,7 @@ CASES = [
     ("two-mistakes-index-and-2", W_JK + r" = a^{(L-1)}_j \sigma'(z^{(L)}_j) (a^{(L)}_j - y_j)", MULTI,
      ne("wrong_index")),
     ("unexplained", W_L + r" = 7 + a^{(L)}", ONE, ne("unexplained")),
+    ("cost-not-its-slope", B_J + r" = (a^{(L)}_j - y_j)^2", MULTI, ne("unexplained")),
     ("division-by-zero", B_J + r" = \frac{1}{0}", MULTI, ne("unexplained")),
     # --- bad input ---------------------------------------------------------------------------------
     ("empty", "", ONE, err("empty formula")),

@@ -173,6 +173,15 @@ def whole_layer_size(element, network):
     return max(sizes)
 
 
+def has_bare_y(expr):
+    """True when the lectures' y (the whole target) appears, not only y_j (whose base is also named y)."""
+    if isinstance(expr, sp.Indexed):
+        return False
+    if expr == nt.Y:
+        return True
+    return any(has_bare_y(a) for a in expr.args)
+
+
 def is_matrix_like(expr, network):
     """True when ``expr`` may be a vector or a matrix in this network (so order matters)."""
     if not isinstance(expr, sp.Basic):
@@ -184,7 +193,7 @@ def is_matrix_like(expr, network):
     for element in expr.atoms(sp.Indexed):
         if element.base in nt.LAYERED and len(element.indices) == 1 and whole_layer_size(element, network) > 1:
             return True
-    if expr.has(nt.Y) and network.width(network.depth) > 1:
+    if has_bare_y(expr) and network.width(network.depth) > 1:
         return True
     return bool(expr.atoms(*MATRIX_OPS)) if expr.args else False
 

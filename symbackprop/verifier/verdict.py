@@ -21,7 +21,7 @@ from ..errors import FormulaError
 from . import diagnose, expected
 from .evaluate import EvaluationError, compile_expr
 from .forms import MATRIX_OPS
-from .parse import as_expr, is_index_symbol, neuron_positions, parse, whole_layer_size
+from .parse import as_expr, has_bare_y, is_index_symbol, neuron_positions, parse, whole_layer_size
 from .points import Point
 
 POINTS = 3
@@ -352,7 +352,7 @@ def symbol_values(exprs, env, point, network, limit=16):
             out[printing.text(c)] = _round(value)
             if len(out) >= limit:
                 return out
-        if expr.has(nt.Y) and "y" not in out:
+        if has_bare_y(expr) and "y" not in out:
             out["y"] = _round(point.y if point.y.size > 1 else point.y[0])
     return out
 
