@@ -158,6 +158,8 @@ CASES = [
     ("two-mistakes-index-and-2", W_JK + r" = a^{(L-1)}_j \sigma'(z^{(L)}_j) (a^{(L)}_j - y_j)", MULTI,
      ne("wrong_index")),
     ("unexplained", W_L + r" = 7 + a^{(L)}", ONE, ne("unexplained")),
+    ("output-layer-only", r"\frac{\partial C}{\partial b^l_j} = \sigma'(z^l_j) 2(a^l_j - y_j)", ("2,3,3,2", None, None),
+     ne("only_some_layers")),
     ("cost-not-its-slope", B_J + r" = (a^{(L)}_j - y_j)^2", MULTI, ne("unexplained")),
     ("division-by-zero", B_J + r" = \frac{1}{0}", MULTI, ne("unexplained")),
     # --- bad input ---------------------------------------------------------------------------------

@@ -23,11 +23,11 @@ from ..errors import FormulaError
 from .evaluate import EvaluationError, compile_expr
 from .expected import chain_factors
 from .forms import Tr
-from .parse import as_expr, is_index_symbol, neuron_positions
+from .parse import as_expr, has_bare_y, is_index_symbol, neuron_positions
 
 CODES = ("missing_sum", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
-         "missing_factor", "extra_factor", "unexplained", "chain_part")
+         "missing_factor", "extra_factor", "only_some_layers", "unexplained", "chain_part")
 
 MAX_VARIANTS = 80
 
@@ -277,6 +277,9 @@ def diagnose(formula, rhs, samples, checker, derivation, shorthand, want):
             + (f"; with Σ_{s} in front your formula is right" if works else f"; sum over {s}"))))
         if works:
             return findings
+    layers = _layer_finding(rhs, samples, checker.network)
+    if layers:
+        findings.append(layers)
     shape = _shape_finding(rhs, samples)
     candidates = [(code, message, changed) for code, message, changed in variants(rhs, lhs, checker.network)
                   if changed != rhs]
@@ -309,6 +312,25 @@ def diagnose(formula, rhs, samples, checker, derivation, shorthand, want):
         findings.append(_finding("unexplained", "the right-hand side differs from the true value and no single "
                                  f"common mistake explains it{want_text}"))
     return findings
+
+
+def _layer_finding(rhs, samples, network):
+    """When the formula holds at some values of l and not at others, say which."""
+    from .verdict import same
+
+    good, bad = set(), set()
+    for s in samples:
+        if nt.l in s.env:
+            (good if s.error is None and same(s.student, s.truth) else bad).add(s.env[nt.l])
+    good -= bad
+    if not good or not bad:
+        return None
+    message = (f"it holds for l = {', '.join(map(str, sorted(good)))} but not for l = "
+               f"{', '.join(map(str, sorted(bad)))}")
+    if network.depth in good and (rhs.has(nt.y) or has_bare_y(rhs)):
+        message += ("; the cost's slope (a - y) belongs to the output layer only: below it, ∂C₀/∂a^(l)_j sums the "
+                    "paths through layer l+1 (Σ_k w^(l+1)_kj δ^(l+1)_k)")
+    return _finding("only_some_layers", message)
 
 
 _SHORTHAND_HINT = ("; without a neuron index a quantity is its whole layer (a vector or a matrix): write the index "
