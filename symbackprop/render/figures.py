@@ -127,25 +127,38 @@ def _step(derivation, target):
     return next((s for s in derivation.chain.steps if s.target == target), None)
 
 
+def _shown_layers(depth, limit=7):
+    """Which layers 0..L a figure draws: all of them, or the first two, a gap, the last four."""
+    if depth <= limit:
+        return list(range(depth + 1))
+    return [0, 1, None, depth - 3, depth - 2, depth - 1, depth]
+
+
 def chain_figure(derivation):
     """Neurons a^{(0)} .. a^{(L)} in a row, weights on the edges, biases below, then C₀ with y."""
     depth = derivation.network.depth
     L = nt.L
     fig = Figure("chain")
-    dx = min(2.6, 13.5 / (depth + 1))
+    layers = _shown_layers(depth)
+    dx = min(2.6, 13.5 / len(layers))
     prev = None
-    for i in range(depth + 1):
-        layer = L - (depth - i)
+    for i, number in enumerate(layers):
+        if number is None:
+            fig.node(f"gap{i}", i * dx, 0, None, "dots")
+            prev = None
+            continue
+        layer = L - (depth - number)
         neuron = fig.node(f"a{i}", i * dx, 0, nt.a[layer], "neuron", "above")
-        if prev is not None:
-            fig.edge(prev, neuron, nt.w[layer], "arrow", "below", 0.5)
+        if number > 0:
+            if prev is not None:
+                fig.edge(prev, neuron, nt.w[layer], "arrow", "below", 0.5)
             bias = fig.node(f"b{i}", i * dx, -1.3, nt.b[layer], "quantity")
             fig.edge(bias, neuron, None, "faint")
         prev = neuron
-    cost = fig.node("cost", (depth + 1) * dx, 0, nt.C0, "cost")
+    cost = fig.node("cost", len(layers) * dx, 0, nt.C0, "cost")
     fig.edge(prev, cost, None, "arrow")
-    target = fig.node("y", (depth + 1) * dx, -1.3, nt.Y, "quantity")
-    fig.edge(target, cost, None, "faint")
+    target = fig.node("y", len(layers) * dx, -1.3, nt.Y, "quantity")
+    fig.edge(target, cost, None, "arrow")
     return fig
 
 
@@ -214,12 +227,18 @@ def paths_figure(derivation):
     depth = net.depth
     L = nt.L
     fig = Figure("paths")
-    dx = min(3.2, 12.0 / depth)
+    layers = _shown_layers(depth)
+    dx = min(3.2, 12.0 / (len(layers) - 1))
     dy = 1.15
+    bottom = -(max(len(_shown(net.width(n))) for n in layers if n is not None) - 1) * dy / 2 - 1.0
     columns = []
-    for layer in range(depth + 1):
+    for i, layer in enumerate(layers):
+        x = i * dx
+        if layer is None:
+            fig.node(f"gap{i}", x, 0, None, "dots")
+            columns.append(None)
+            continue
         shown = _shown(net.width(layer))
-        x = layer * dx
         top = (len(shown) - 1) * dy / 2
         column = {}
         for row, j in enumerate(shown):
@@ -238,21 +257,22 @@ def paths_figure(derivation):
                 column[j] = fig.node(name, x, y, None, "faint")
         columns.append(column)
         label = nt.relative_layer(layer, depth) if layer >= depth - 1 else sp.Integer(layer)
-        fig.node(f"layer{layer}", x, -(max(len(s) for s in map(_shown, net.sizes)) - 1) * dy / 2 - 1.0,
-                 label, "note", note="layer")
-    for layer in range(1, depth + 1):
-        for src_j, src in columns[layer - 1].items():
-            for dst_j, dst in columns[layer].items():
-                strong = layer == depth and src_j == 0
-                if strong:
-                    last = dst_j == max(columns[layer])
-                    labelled = dst_j == 0 or last
+        fig.node(f"layer{layer}", x, bottom, label, "note", note="layer")
+    for i in range(1, len(layers)):
+        before, after = columns[i - 1], columns[i]
+        if before is None or after is None:
+            continue
+        last_layer = layers[i] == depth
+        for src_j, src in before.items():
+            for dst_j, dst in after.items():
+                if last_layer and src_j == 0:
+                    labelled = dst_j == 0 or dst_j == max(after)
                     fig.edge(src, dst, nt.w[L, dst_j, nt.k] if labelled else None, "strong",
                              "above" if dst_j == 0 else "below", 0.62)
                 else:
                     fig.edge(src, dst, None, "faint")
-    cost = fig.node("cost", depth * dx + max(2.0, 0.8 * dx), 0, nt.C0, "cost")
-    for j, node in columns[depth].items():
+    cost = fig.node("cost", (len(layers) - 1) * dx + max(2.0, 0.8 * dx), 0, nt.C0, "cost")
+    for node in columns[-1].values():
         fig.edge(node, cost, None, "strong")
     return fig
 

@@ -335,12 +335,17 @@ class Column:
     """A column vector of derivatives, each entry at full size: the gradient ∇C."""
 
     entries: tuple
+    limit: int = 8
 
     def latex(self):
         from ..printing import latex
 
+        entries = list(self.entries)
+        if len(entries) > self.limit:  # a deep network: the first layer, a gap, the last two
+            entries = entries[:2] + [None] + entries[-4:]
         # a strut in every row: an array row only grows to fit its content, never beyond it
-        rows = r" \\ ".join(rf"\displaystyle {latex(e)} \rule[-2.2ex]{{0pt}}{{6ex}}" for e in self.entries)
+        rows = r" \\ ".join(r"\vdots" if e is None else rf"\displaystyle {latex(e)} \rule[-2.2ex]{{0pt}}{{6ex}}"
+                             for e in entries)
         return rf"\begin{{bmatrix}} {rows} \end{{bmatrix}}"
 
     def text(self):
