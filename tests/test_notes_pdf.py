@@ -117,3 +117,13 @@ def test_cli_notes_pdf_for_the_lectures_networks_is_fast(tmp_path):
         for ext in (".tex", ".md", ".pdf"):
             assert str(tmp_path / f"{stem}{ext}") in printed
     assert elapsed < 15, f"notes --pdf took {elapsed:.1f} s"
+
+
+def test_plain_pdflatex_when_latexmk_is_missing(tmp_path):
+    net = Network.parse("2,2", "tanh", "half_quadratic")
+    write_notes([net], tmp_path)
+    pdf = notes.build_pdf(tmp_path / f"{notes.file_stem(net)}.tex", engine=("pdflatex", shutil.which("pdflatex")))
+    assert pdf.exists()
+    text = _pdf_text(pdf)
+    assert "Contents" in text and "1 The one-neuron chain" in text  # the second run filled in the contents
+    assert not (tmp_path / f"{notes.file_stem(net)}.aux").exists()
