@@ -506,17 +506,19 @@ def build_pdf(tex_path, engine=None, timeout=TEX_TIMEOUT):
     engine = engine or find_engine()
     tex_path = Path(tex_path)
     folder, name = tex_path.parent.resolve(), tex_path.name
-    if engine[0] == "latexmk":
-        cmds = [[engine[1], "-norc", "-pdf", "-silent", *PDFLATEX_FLAGS, name]]
-    else:
-        cmds = [[engine[1], *PDFLATEX_FLAGS, name]] * 2
-    for cmd in cmds:
+    log = folder / f"{tex_path.stem}.log"
+    if engine[0] == "latexmk":  # -norc: no latexmkrc (Perl) from the folder is read
+        cmd, runs = [engine[1], "-norc", "-pdf", "-silent", *PDFLATEX_FLAGS, name], 1
+    else:  # the contents, references and longtable widths settle by the second or third run
+        cmd, runs = [engine[1], *PDFLATEX_FLAGS, name], 4
+    for run in range(runs):
         code, output = _run(cmd, folder, timeout)
+        text = log.read_text("utf-8", "replace") if log.exists() else output
         if code != 0:
-            log = folder / f"{tex_path.stem}.log"
-            text = log.read_text("utf-8", "replace") if log.exists() else output
             error = first_error(text) or first_error(output) or f"exit status {code}"
             raise SymbackpropError(f"pdflatex failed on {tex_path}: {error} (full log: {log})")
+        if run >= 1 and "Rerun" not in text:
+            break
     pdf = tex_path.with_suffix(".pdf")
     if not pdf.exists():
         raise SymbackpropError(f"pdflatex wrote no PDF for {tex_path}")
