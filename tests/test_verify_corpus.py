@@ -150,6 +150,8 @@ CASES = [
     ("missing-transpose", r"\delta^l = (w^{l+1} \delta^{l+1}) \odot \sigma'(z^l)", MULTI, ne("missing_transpose")),
     ("missing-transpose-square", r"\delta^l = (w^{l+1} \delta^{l+1}) \odot \sigma'(z^l)", DEEP, ne("missing_transpose")),
     ("missing-transpose-bp4", r"\frac{\partial C}{\partial w^l} = \delta^l a^{l-1}", MULTI, ne("missing_transpose")),
+    ("wrong-order-bp4", r"\frac{\partial C}{\partial w^L} = (a^{L-1})^T (a^L - y)", ("3,4,2", None, "cross_entropy"),
+     ne("wrong_order")),
     ("shape-shorthand-on-multi", W_L + r" = a^{(L-1)} \sigma'(z^{(L)}) 2(a^{(L)} - y)", MULTI, ne("shape_mismatch")),
     ("chain-part-wrong", B_J + r" = \sigma'(z^{(L)}_j) 2(a^{(L)}_j - y_j) = \frac{\partial a^{(L)}_j}{\partial z^{(L)}_j}",
      MULTI, ne("chain_part")),

@@ -22,12 +22,12 @@ from ..printing import OrderedMul, ordered_product
 from ..errors import FormulaError
 from .evaluate import EvaluationError, compile_expr
 from .expected import chain_factors
-from .forms import Tr
+from .forms import MATRIX_OPS, MatProd, Tr
 from .parse import as_expr, has_bare_y, is_index_symbol, neuron_positions
 
 CODES = ("missing_sum", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
-         "missing_factor", "extra_factor", "only_some_layers", "unexplained", "chain_part")
+         "missing_factor", "extra_factor", "wrong_order", "only_some_layers", "unexplained", "chain_part")
 
 MAX_VARIANTS = 80
 
@@ -121,6 +121,10 @@ def _changes(rhs, lhs):
                         path, nt.sigma(*node.args)))
         elif isinstance(node, Tr):
             out.append(("extra_transpose", f"the transpose in {_l(node)} is not due", path, node.args[0]))
+        elif isinstance(node, MatProd) and len(node.args) > 1:
+            turned = MatProd(*reversed(node.args))
+            out.append(("wrong_order", f"the factors of {_l(node)} are in the wrong order: matrix products do not "
+                        f"commute; it is {_l(turned)}", path, turned))
         elif isinstance(node, sp.Indexed) and (node.base in nt.LAYERED or node.base == nt.y):
             out += _index_changes(node, path, pool)
     free = sorted({s for e in _lhs_elements(lhs) for i in e.indices for s in as_expr(i).free_symbols
@@ -292,7 +296,7 @@ def diagnose(formula, rhs, samples, checker, derivation, shorthand, want):
     if explained:
         return findings + ([shape] if shape else []) + explained
     if shape:
-        shape["message"] += _SHORTHAND_HINT if _has_whole_layers(rhs) else ""
+        shape["message"] += _SHORTHAND_HINT if _has_whole_layers(rhs) and not rhs.has(*MATRIX_OPS) else ""
         return findings + [shape]
     found = _ratio_findings(rhs, samples, checker, lhs, derivation, shorthand, cost)
     if found:
