@@ -127,3 +127,10 @@ def test_plain_pdflatex_when_latexmk_is_missing(tmp_path):
     text = _pdf_text(pdf)
     assert "Contents" in text and "1 The one-neuron chain" in text  # the second run filled in the contents
     assert not (tmp_path / f"{notes.file_stem(net)}.aux").exists()
+
+
+def test_a_missing_latex_package_says_what_to_install(tmp_path):
+    tex = tmp_path / "pkg.tex"
+    tex.write_text("\\documentclass{article}\n\\usepackage{nosuchpackage}\n\\begin{document}\nx\n\\end{document}\n")
+    with pytest.raises(SymbackpropError, match=r"nosuchpackage\.sty' not found.*apt-get install"):
+        notes.build_pdf(tex)

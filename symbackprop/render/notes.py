@@ -516,7 +516,8 @@ def build_pdf(tex_path, engine=None, timeout=TEX_TIMEOUT):
         text = log.read_text("utf-8", "replace") if log.exists() else output
         if code != 0:
             error = first_error(text) or first_error(output) or f"exit status {code}"
-            raise SymbackpropError(f"pdflatex failed on {tex_path}: {error} (full log: {log})")
+            hint = f"; install the TeX packages with: {INSTALL_HINT}" if re.search(r"`[^']+\.sty' not found", error) else ""
+            raise SymbackpropError(f"pdflatex failed on {tex_path}: {error} (full log: {log}){hint}")
         if run >= 1 and "Rerun" not in text:
             break
     pdf = tex_path.with_suffix(".pdf")
