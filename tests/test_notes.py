@@ -113,7 +113,6 @@ def test_figures_tikz_in_latex_svg_in_markdown(rendered, tmp_path):
 
 def test_tree_edges_are_labelled_with_partials(rendered):
     _, ctx, tex, _ = rendered
-    d = ctx["d"]
     top = ctx["chain"][0]
     for factor in top.weight.factors:
         assert f"{{${printing.latex(factor.partial)}$}}" in tex
