@@ -31,7 +31,7 @@ b = sp.IndexedBase("b")
 delta = sp.IndexedBase("delta")
 y = sp.IndexedBase("y")
 n = sp.IndexedBase("n")
-Y = sp.Symbol("y")  # the one-neuron chain's desired output
+Y = sp.Symbol("y", real=True)  # the chain's desired output; real=True keeps it apart from y[j]'s label
 
 C0 = sp.Symbol("C_0")  # cost of one training example
 Cx = sp.Symbol("C_x")  # the same, named by its example

@@ -208,9 +208,9 @@ class NotationTextPrinter(StrPrinter):
         return super()._print_Pow(expr, rational).replace("**", "^")
 
     def _print_Sum(self, expr):
-        (var, low, high), = expr.limits
-        return (f"Σ_{{{self._print(var)}={self._print(low)}..{_compact(self._print(high))}}} "
-                f"{self.parenthesize(expr.function, PRECEDENCE['Mul'], strict=True)}")
+        sums = "".join(f"Σ_{{{self._print(var)}={self._print(low)}..{_compact(self._print(high))}}} "
+                       for var, low, high in reversed(expr.limits))  # SymPy keeps the inner sum first
+        return sums + self.parenthesize(expr.function, PRECEDENCE["Mul"], strict=True)
 
     def _print_sigma(self, expr):
         return f"σ({self._print(expr.args[0])})"
