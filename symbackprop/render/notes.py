@@ -5,13 +5,14 @@ each factor means, the bias, propagating back, the average over examples and the
 several neurons with j and k and the sum over paths, δ and BP1-BP4, this network's own
 activation and cost, a worked numeric example and exercises.
 
-One template body (``notes.body.j2``) holds the prose and structure; it is rendered with
-the LaTeX macros (``notes.tex.j2``) or the Markdown macros (``notes.md.j2``), so both files
-say the same thing.  Every formula comes from the derivation and is printed by the
+One template body (``notes.body.j2``) holds the prose and structure; ``notes.tex.j2`` and
+``notes.md.j2`` render it with the LaTeX or the Markdown macros (``notes.macros.*.j2``), so
+both files say the same thing.  Every formula comes from the derivation and is printed by the
 environment's ``tex`` filter.  This module only gathers what the templates read: the
 derivation, the figures' layouts, the numbers of the worked example and the exercises.
 """
 
+import hashlib
 import os
 import re
 import shlex
@@ -29,7 +30,6 @@ from .. import notation as nt
 from .. import numeric
 from ..derivation import derive
 from ..errors import SymbackpropError
-from ..model import bind_activations
 from ..printing import OrderedAdd, OrderedMul, ordered_product, ordered_sum, plain
 from ..spec import LECTURE_MULTI_SIZES, LECTURE_SIZES, Network
 from . import figures
@@ -42,6 +42,8 @@ TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-pictures la
 INSTALL_HINT = f"sudo apt-get install -y --no-install-recommends {TEX_PACKAGES}"
 MATRIX_LIMIT = 10  # print a parameter or gradient matrix when neither side exceeds this
 SEED = 0
+FD_ALL = 400  # parameters up to which the worked example checks every derivative by finite differences
+EXPANDED_LAYERS = 8  # chain layers whose derivatives are also shown with the recursion written out
 
 
 def title(network):
@@ -56,9 +58,16 @@ def lecture_networks():
 
 
 def file_stem(network):
-    """notes-1-1-1-1-sigmoid-quadratic, notes-2-3-1-relu-sigmoid-cross_entropy."""
+    """notes-1-1-1-1-sigmoid-quadratic, notes-2-3-1-relu-sigmoid-cross_entropy.
+
+    A deep network gets a shorter name that stays unique: notes-784-…-10-L40-3fa2c1d0-quadratic.
+    """
     acts = network.activations[0] if network.uniform_activation else "-".join(network.activations)
-    return f"notes-{'-'.join(map(str, network.sizes))}-{acts}-{network.cost}"
+    stem = f"notes-{'-'.join(map(str, network.sizes))}-{acts}-{network.cost}"
+    if len(stem) <= 120:
+        return stem
+    digest = hashlib.sha1(repr(network.to_dict()).encode()).hexdigest()[:8]
+    return f"notes-{network.sizes[0]}-{network.sizes[-1]}-L{network.depth}-{digest}-{network.cost}"
 
 
 # What the templates read ---------------------------------------------------------------------
@@ -110,7 +119,7 @@ class ChainLayer:
     weight: object
     bias: object
     previous: object  # ∂C₀/∂a^{(l-1)}, or None at the first layer
-    weight_expanded: Lines  # the value with every upstream ∂C₀/∂a replaced
+    weight_expanded: Lines  # the value with every upstream ∂C₀/∂a replaced (None far back)
     bias_expanded: Lines
 
 
@@ -126,10 +135,14 @@ def _chain_layers(derivation):
         else:
             out[-1]["previous"] = step
     layers = []
-    for item in out:
+    for i, item in enumerate(out):
         w, b = item["weight"], item["bias"]
+        # written out for the first layers back; deeper, the product only grows by w σ' per layer
+        # (and writing out all of them would make the notes quadratic in the depth)
+        expand = i < EXPANDED_LAYERS
         layers.append(ChainLayer(item["label"], w, b, item.get("previous"),
-                                 Lines(_flat_factors(w, by_lhs)), Lines(_flat_factors(b, by_lhs))))
+                                 Lines(_flat_factors(w, by_lhs)) if expand else None,
+                                 Lines(_flat_factors(b, by_lhs)) if expand else None))
     return layers
 
 
@@ -196,13 +209,16 @@ def _chain_numbers(derivation):
         values[nt.z[layer]] = sp.Float(zs[layer][0, 0])
         values[nt.w[layer]] = sp.Float(params[f"W{layer}"][0, 0])
         values[nt.b[layer]] = sp.Float(params[f"b{layer}"][0])
+        # σ'(z^{(l)}) of layer l's own activation, from its output a = σ(z) (no sympy.diff per factor)
+        slope = net.activation(layer).derivative_from_output(sp.Float(acts[layer][0, 0]))
+        values[nt.sigma_prime(nt.z[layer])] = sp.Float(sp.N(slope))
     upstream = {}
     steps = []
     for step in derivation.chain.steps:
         numbers = []
         for factor in step.factors:
             expr = plain(factor.value).xreplace(upstream).xreplace({nt.L: sp.Integer(depth)})
-            expr = bind_activations(expr, net).xreplace(values)
+            expr = expr.xreplace(values)
             numbers.append(float(sp.N(expr)))
         product = float(np.prod(numbers))
         target = step.target
@@ -230,9 +246,10 @@ def _network_numbers(network):
     X, Y = numeric.random_batch(network, 1, SEED + 1)
     grads = numeric.backprop(network, params, X, Y)
     entries = None
-    if network.num_parameters > 2000:
+    if network.num_parameters > FD_ALL:  # a sample of every tensor, about FD_ALL entries in all
         rng = np.random.default_rng(SEED)
-        entries = {k: rng.choice(v.size, size=min(v.size, 50), replace=False) for k, v in params.items()}
+        each = max(1, FD_ALL // len(params))
+        entries = {k: rng.choice(v.size, size=min(v.size, each), replace=False) for k, v in params.items()}
     fd = numeric.finite_differences(network, params, X, Y, entries=entries)
     diff = max(float(np.nanmax(np.abs(grads[k] - fd[k]))) for k in grads)
     checked = sum(int(np.isfinite(fd[k]).sum()) for k in fd)
