@@ -233,3 +233,19 @@ def test_an_answer_command_runs_in_a_real_shell(tmp_path):
                             cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "EQUIVALENT" in result.stdout.upper()
+
+
+def test_a_deep_network_stays_readable_and_fast(tmp_path):
+    import time
+
+    net = Network.parse(",".join(["3"] * 61), "tanh")
+    start = time.perf_counter()
+    paths = write_notes([net], tmp_path)
+    assert time.perf_counter() - start < 30
+    stem = notes.file_stem(net)
+    assert len(stem) < 60 and stem.startswith("notes-3-3-L60-")
+    tex = (tmp_path / f"{stem}.tex").read_text()
+    assert tex.count(r"\subsection{Layer $") == 60  # every layer's chain rule
+    assert tex.count("With the recursion written out") == notes.EXPANDED_LAYERS - 1
+    assert r"\vdots" in tex  # the figures and the gradient vector skip the middle layers
+    assert len(paths) == 5
