@@ -6,9 +6,9 @@
 * floor        the bare matrix products alone (L forward, L for ∂C/∂W, L-1 for δ): no
                activation, no bias, no allocation of the inputs; nothing can be faster
 
-Timing: the minimum over repeats of the mean over a few calls, the NumPy methods interleaved
-within each repeat so that they see the same machine state; PyTorch is timed in a block of its
-own right after them (its spinning OpenMP threads would slow down whatever runs next).  float64, sigmoid everywhere, quadratic
+Timing: the minimum over repeats of the mean over a few calls, the methods interleaved within
+each repeat so that they see the same machine state (with a pause after PyTorch, whose spinning
+OpenMP threads would otherwise slow down whatever runs next).  float64, sigmoid everywhere, quadratic
 cost (the lectures' defaults).  Run:
 
     .venv/bin/python benchmarks/bench_codegen.py [--repeats N] [--dtype float32]
@@ -105,21 +105,20 @@ def bench(sizes, batch, repeats, dtype):
     methods = {"floor": lambda: floor(params, X, Y, acts, deltas),
                "generated": lambda: gen.gradients(params, X, Y),
                "hand-written": lambda: hand_written(params, X, Y)}
+    tfn, tnote = torch_method(params, X, Y)
+    if tfn is not None:
+        methods["pytorch"] = lambda: tfn(params, X, Y)
+        methods["pytorch"]()
     one = timed(methods["hand-written"], 1)
     calls = max(1, min(2000, int(0.03 / max(one, 1e-7))))
     best = {k: float("inf") for k in methods}
-    for _ in range(repeats):  # the NumPy methods interleaved
+    for _ in range(repeats):  # interleaved: every method sees the same machine state
         for name, fn in methods.items():
             best[name] = min(best[name], timed(fn, calls))
-
-    # PyTorch in a block of its own: its OpenMP threads keep spinning after each call and would
-    # take the cores from whichever NumPy method ran next
-    tfn, tnote = torch_method(params, X, Y)
-    if tfn is not None:
-        run = lambda: tfn(params, X, Y)  # noqa: E731
-        run()
-        best["pytorch"] = min(timed(run, calls) for _ in range(repeats))
-        time.sleep(0.5)  # let its threads go to sleep before the next network
+            if name == "pytorch":
+                # PyTorch's OpenMP threads keep spinning for a while after each call and would
+                # take the cores from whichever NumPy method ran next: let them go to sleep
+                time.sleep(0.2)
     return best, tnote
 
 
