@@ -12,6 +12,8 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
+from .printing import ordered_product
+
 _t = sp.Symbol("t", real=True)
 
 
@@ -57,7 +59,7 @@ register(Activation(
     name="sigmoid",
     latex=r"\sigma",
     expression=lambda t: 1 / (1 + sp.exp(-t)),
-    derivative_from_output=lambda a: a * (1 - a),
+    derivative_from_output=lambda a: ordered_product(a, 1 - a),  # σ(1 − σ), in the lectures' order
     numpy=_np_sigmoid,
     output_range=(0, 1),
     description="the logistic function 1/(1+e^{-z}); it saturates for large |z|",

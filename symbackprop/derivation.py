@@ -339,12 +339,13 @@ def _tidy(expr):
     num, den = (sp.factor_terms(p) for p in sp.fraction(sp.factor(expr)))
     coeff, rest = num.as_coeff_Mul()
     nparts, dparts = list(sp.Mul.make_args(rest)), list(sp.Mul.make_args(den))
+    for i, part in enumerate(dparts):  # a − 1 in a denominator reads better as 1 − a
+        if part.is_Add and part.as_coeff_Add()[0] < 0:
+            dparts[i], coeff = -part, -coeff
     if coeff < 0:
-        for parts in (dparts, nparts):
-            i = next((i for i, p in enumerate(parts) if p.is_Add), None)
-            if i is not None:
-                parts[i], coeff = -parts[i], -coeff
-                break
+        i = next((i for i, p in enumerate(nparts) if p.is_Add), None)
+        if i is not None:
+            nparts[i], coeff = -nparts[i], -coeff
     num = printing.ordered_product(coeff, *nparts)
     return num if den == 1 else num / sp.Mul(*dparts)
 

@@ -112,8 +112,12 @@ class NotationLatexPrinter(LatexPrinter):
         return super()._print_Pow(expr, *args, **kwargs)
 
     def _print_OrderedMul(self, expr):
-        return " ".join(_factor(self, f, i == len(expr.args) - 1, r"\left({}\right)")
-                        for i, f in enumerate(expr.args))
+        out = ""
+        for i, f in enumerate(expr.args):
+            piece = _factor(self, f, i == len(expr.args) - 1, r"\left({}\right)")
+            # juxtaposed, σ'(z) 2(a - y) would read like a power or one number: a dot before digits
+            out += piece if not i else (r" \cdot " if piece[:1].isdigit() else " ") + piece
+        return out
 
     def _print_OrderedAdd(self, expr):
         return self._print_Add(expr, keep=True)
@@ -245,7 +249,7 @@ class NotationTextPrinter(StrPrinter):
         return {"delta": "δ", "sigma": "σ"}.get(expr.name, expr.name)
 
 
-_latex = NotationLatexPrinter({"mul_symbol": None})
+_latex = NotationLatexPrinter({"mul_symbol": None, "ln_notation": True})
 _text = NotationTextPrinter()
 
 

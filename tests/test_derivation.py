@@ -147,7 +147,7 @@ def test_printing_follows_the_notation(lectures):
     assert lectures.chain.steps[0].latex().startswith(
         r"\frac{\partial C_{0}}{\partial w^{(L)}} = \frac{\partial z^{(L)}}{\partial w^{(L)}} "
         r"\frac{\partial a^{(L)}}{\partial z^{(L)}} \frac{\partial C_{0}}{\partial a^{(L)}}")
-    assert lectures.chain.steps[0].latex().endswith(r"a^{(L-1)} \sigma'(z^{(L)}) 2 \left(a^{(L)} - y\right)")
+    assert lectures.chain.steps[0].latex().endswith(r"a^{(L-1)} \sigma'(z^{(L)}) \cdot 2 \left(a^{(L)} - y\right)")
 
 
 def test_jupyter_display_and_json(lectures):
