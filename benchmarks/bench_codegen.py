@@ -114,6 +114,7 @@ def bench(sizes, batch, repeats, dtype):
     best = {k: float("inf") for k in methods}
     for _ in range(repeats):  # interleaved: every method sees the same machine state
         for name, fn in methods.items():
+            fn()  # one untimed call first: caches and thread pools warm
             best[name] = min(best[name], timed(fn, calls))
             if name == "pytorch":
                 # PyTorch's OpenMP threads keep spinning for a while after each call and would
