@@ -37,6 +37,7 @@ def _generated(network, params, X, Y):
     return compile(network).gradients(params, X, Y)
 
 
+_generated.note = "the NumPy functions codegen writes (symbackprop.compile)"
 PROVIDERS["generated"] = _generated
 
 
@@ -172,7 +173,8 @@ def check(network=None, batch=3, seed=0):
                Method("sympy", "sympy.diff", "of the fully expanded cost", EXACT_TOLERANCE),
                Method("backprop", "numerical backprop", "matrix form on the batch (the reference)", 0.0),
                Method("fd", "finite differences", "central, h = 1e-6, float64", FD_TOLERANCE)]
-    methods += [Method(key, key, "registered provider", EXACT_TOLERANCE) for key in PROVIDERS]
+    methods += [Method(key, key, getattr(fn, "note", "registered provider"), EXACT_TOLERANCE)
+                for key, fn in PROVIDERS.items()]
 
     reference = numeric.backprop(network, params, X, Y)
     for m in methods:
