@@ -6,8 +6,9 @@ this module fills it with code printed from the derivation:
 * the elementwise parts -- each layer's activation σ(z), its slope σ'(z) written in terms of
   a = σ(z) (``Derivation.slopes``), the output error δ⁽ᴸ⁾ as SymPy simplified it for this cost
   and output activation (``Derivation.output_error``) and the per-example cost -- are SymPy
-  expressions printed by a NumPy printer (the one ``lambdify`` uses), preferably as in-place
-  ufunc calls on a buffer the code owns, so that no temporary arrays are made;
+  expressions printed by a NumPy printer (the one ``lambdify`` uses), twice: as in-place ufunc
+  calls on a buffer the code owns (no temporary arrays; for arrays of IN_PLACE_FROM elements or
+  more) and as one expression (fewer NumPy calls; for small arrays, where calls cost the most);
 * the structure -- one matrix product per layer forward (z = w a + b) and two backward (BP4 and
   BP2), the sum over the batch for BP3 -- follows the matrix form of BP1-BP4, one block per
   layer, unrolled.
@@ -41,10 +42,11 @@ IN_PLACE_FROM = 4096  # elements: smaller arrays use one expression, larger ones
 # Printing SymPy as NumPy -------------------------------------------------------------------
 
 class CodePrinter(NumPyPrinter):
-    """SymPy's NumPy printer (the one lambdify uses), writing ``np.`` and two stable forms.
+    """SymPy's NumPy printer (the one lambdify uses), writing ``np.`` and a few better forms.
 
-    ln(1 + e^x) is printed as ``np.logaddexp(0, x)``, finite for any x; Heaviside(x, h) as the
-    ufunc ``np.heaviside``.
+    ln(1 + e^x) is printed as ``np.logaddexp(0, x)``, finite for any x; Heaviside(x, 0) as
+    ``np.greater(x, 0)``; 1/x as ``1/x`` rather than ``x**(-1.0)``; Max/Min as ``np.maximum``/
+    ``np.minimum``; a product from the derivation (``OrderedMul``) in its own order.
     """
 
     def _module_format(self, fqn, register=True):
