@@ -413,3 +413,26 @@ def test_cli_codegen_unwritable_path_exits_2(tmp_path, capsys):
 def test_write_module_errors_are_symbackprop_errors(tmp_path):
     with pytest.raises(sb.SymbackpropError, match="must end in .py"):
         sb.write_module(sb.Network.parse(), tmp_path / "x.txt")
+
+
+def test_a_new_activation_is_one_registry_entry(monkeypatch):
+    """codegen prints whatever the registry holds: softsign z/(1+|z|) is not a chain of one-argument
+    steps (z appears twice), so it takes the one-expression path; its slope (1-|a|)^2 runs in place."""
+    import sympy
+
+    from symbackprop import activations
+
+    entry = activations.Activation(
+        name="softsign", latex=r"\operatorname{softsign}", expression=lambda t: t / (1 + sympy.Abs(t)),
+        derivative_from_output=lambda a: (1 - sympy.Abs(a)) ** 2, numpy=lambda z: z / (1 + np.abs(z)),
+        output_range=(-1, 1), description="z/(1+|z|)")
+    monkeypatch.setitem(activations.REGISTRY, "softsign", entry)
+    monkeypatch.setitem(ORACLE_ACTIVATIONS, "softsign", (lambda z: z / (1 + np.abs(z)),
+                                                         lambda z: 1 / (1 + np.abs(z)) ** 2))
+    sizes = (30, 200, 4)
+    gen = generate(sb.Network.parse(list(sizes), "softsign", "quadratic"))
+    assert "np.absolute(a1, out=a1)" in gen.SOURCE  # σ' in place
+    for batch in (3, 100):  # small and large arrays
+        params, X, Y = random_problem(sizes, batch, seed=9)
+        _close(gen.gradients(params, X, Y), oracle_backprop(["softsign"] * 2, "quadratic", params, X, Y),
+               1e-9, 1e-12)
