@@ -32,6 +32,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from . import __version__, printing
+from . import notation as nt
 from .derivation import derive
 from .errors import SymbackpropError
 
@@ -371,11 +372,13 @@ def plan(network):
     # Backward, from L down.
     av, yv = derivation.output_error_symbols
     out_layer, out_step = layers[-1]
+    out_slope = next(s for s in derivation.slopes if s.name == network.activations[-1])
     out_layer.backward.append(Step(
         [f"BP1: {bp['BP1'].matrix_latex()}",
          f"at layer {L}: {out_step.delta.latex()}",
-         f"for {network.cost} and {network.activations[-1]}, SymPy simplifies \\delta^{{(L)}} to "
-         f"{_latex(derivation.output_error)}"],
+         f"the cost derivative: {_latex(nt.partial(nt.C0, nt.a[nt.L, nt.j]))} = {_latex(derivation.cost_slope)}",
+         f"with {network.activations[-1]}'s \\sigma'(z) = {_latex(out_slope.from_output)} (a = \\sigma(z)), "
+         f"SymPy simplifies their product \\delta^{{(L)}} to {_latex(derivation.output_error)}"],
         [f"delta{L} = {numpy_code(derivation.output_error, {av: f'a{L}', yv: 'Y'})}"]))
     out_layer.backward.append(Step(
         ["the mean over the batch: C = \\frac{1}{n} \\sum_x C_x, so every gradient carries 1/n;",
