@@ -125,25 +125,22 @@ class Compiler:
         value = float(expr)
         return lambda p, env: value
 
-    def _Add(self, expr):
+    def _fold(self, expr, op, verb):
+        """Evaluate the arguments and combine them left to right, entry by entry."""
         parts = [self(a) for a in expr.args]
 
-        def add(p, env):
+        def fold(p, env):
             total = parts[0](p, env)
             for part in parts[1:]:
-                total = _elementwise(total, part(p, env), lambda u, v: u + v, "add")
+                total = _elementwise(total, part(p, env), op, verb)
             return total
-        return add
+        return fold
+
+    def _Add(self, expr):
+        return self._fold(expr, lambda u, v: u + v, "add")
 
     def _Mul(self, expr):
-        parts = [self(a) for a in expr.args]
-
-        def mul(p, env):
-            total = parts[0](p, env)
-            for part in parts[1:]:
-                total = _elementwise(total, part(p, env), lambda u, v: u * v, "multiply")
-            return total
-        return mul
+        return self._fold(expr, lambda u, v: u * v, "multiply")
 
     def _Pow(self, expr):
         base, exponent = self(expr.base), self(expr.exp)
@@ -364,14 +361,7 @@ class Compiler:
         return transpose
 
     def _Had(self, expr):
-        parts = [self(a) for a in expr.args]
-
-        def hadamard(p, env):
-            total = parts[0](p, env)
-            for part in parts[1:]:
-                total = _elementwise(total, part(p, env), lambda u, v: u * v, "multiply elementwise")
-            return total
-        return hadamard
+        return self._fold(expr, lambda u, v: u * v, "multiply elementwise")
 
 
 def _safe(f, v):
