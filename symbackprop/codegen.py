@@ -18,10 +18,9 @@ source (our own text: besides code printed from SymPy it holds only the validate
 sizes and registry names) in a fresh module object and returns it.
 """
 
-import builtins
-import linecache
+import importlib.abc
+import importlib.util
 import re
-import types
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -115,7 +114,7 @@ def _printer(names=None):
 
 def numpy_code(expr, names):
     """``expr`` as one NumPy expression, its symbols renamed by ``names`` {Symbol: str}."""
-    expr = optimize(sp.sympify(expr), optims_c99)  # e.g. 1 - e^{-a} -> -expm1(-a), accurate near 0
+    expr = optimize(expr, optims_c99)  # e.g. 1 - e^{-a} -> -expm1(-a), accurate near 0
     return _printer(names).doprint(expr)
 
 
@@ -137,7 +136,7 @@ class InPlace:
     def statements(self, expr):
         """The statements, or None when ``expr`` is not such a chain."""
         try:
-            return self.emit(optimize(sp.sympify(expr), optims_c99))
+            return self.emit(optimize(expr, optims_c99))
         except _NotInPlace:
             return None
 
@@ -440,13 +439,25 @@ def compile(network):  # noqa: A001 - the public name (symbackprop.compile)
     and ``SOURCE`` (the same text ``write_module`` writes).
     """
     text = source(network)
-    filename = f"<symbackprop codegen {'-'.join(map(str, network.sizes))}>"
-    module = types.ModuleType(_module_name(network))
-    module.__file__ = filename
+    loader = _GeneratedSource(text, f"<symbackprop codegen {'-'.join(map(str, network.sizes))}>")
+    spec = importlib.util.spec_from_loader(_module_name(network), loader, origin=loader.filename)
+    module = importlib.util.module_from_spec(spec)
     module.SOURCE = text
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)  # tracebacks show it
-    builtins.exec(builtins.compile(text, filename, "exec"), module.__dict__)  # our own generated code
+    loader.exec_module(module)  # imported like the file write_module writes; tracebacks show its lines
     return module
+
+
+class _GeneratedSource(importlib.abc.SourceLoader):
+    """Imports the generated text as a module, through Python's own import machinery."""
+
+    def __init__(self, text, filename):
+        self.text, self.filename = text, filename
+
+    def get_filename(self, fullname):
+        return self.filename
+
+    def get_data(self, path):
+        return self.text.encode("utf-8")
 
 
 def write_module(network, path):

@@ -75,7 +75,7 @@ def relative_layer(layer, depth):
 
 def concrete_layer(layer, depth):
     """Replace L (and nothing else) in a layer expression by the network's depth."""
-    return sp.sympify(layer).subs(L, depth)
+    return sp.Integer(layer) if isinstance(layer, int) else layer.subs(L, depth)
 
 
 def is_layered(element, base):
