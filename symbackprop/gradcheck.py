@@ -7,7 +7,7 @@ several independent ways and compared with the numerical backprop, parameter by 
 * sympy.diff the fully expanded cost differentiated by SymPy (small networks only)
 * backprop   the numerical matrix-form backprop (the reference column)
 * finite differences, central, in float64
-* any gradient providers registered in ``PROVIDERS`` (codegen adds its generated functions)
+* generated  the gradients function codegen writes, and any other provider in ``PROVIDERS``
 """
 
 from dataclasses import dataclass, field
@@ -76,17 +76,17 @@ class CheckReport:
             status = f"skipped: {m.skipped}" if m.skipped else m.note
             lines.append(f"  {m.label:<20} {status}")
         shown = [m for m in self.methods if not m.skipped and m.key != "backprop"]
-        head = f"  {'parameter':<10} {'shape':<12}" + "".join(f" {m.label + ' vs backprop':>33}" for m in shown)
-        lines += ["", head, f"  {'':<10} {'':<12}" + "".join(f" {'max abs':>16} {'max rel':>16}" for _ in shown)]
+        lines += ["", "  largest difference to the numerical backprop, absolute / relative:",
+                  f"  {'parameter':<10} {'shape':<12}" + "".join(f" {m.label:>21}" for m in shown)]
         for name, shape, diffs in self.rows:
             cells = ""
             for m in shown:
                 if m.key in diffs:
                     abs_diff, rel_diff = diffs[m.key]
-                    flag = "" if self._ok(m, diffs) else " !"
-                    cells += f" {abs_diff:>16.3e} {rel_diff:>14.3e}{flag:2}"
+                    flag = "" if self._ok(m, diffs) else "!"
+                    cells += f" {abs_diff:>9.1e} {rel_diff:>9.1e}{flag:1}"
                 else:
-                    cells += f" {'-':>16} {'-':>16}"
+                    cells += f" {'-':>9} {'-':>9} "
             lines.append(f"  {name:<10} {str(shape):<12}{cells}")
         lines.append("")
         lines.append("all gradients agree" if self.agree else "DISAGREEMENT: see the rows marked !")
