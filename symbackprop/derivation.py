@@ -12,7 +12,6 @@ is one constant-size block per layer: O(depth).
 """
 
 from dataclasses import dataclass
-from functools import cached_property
 
 import sympy as sp
 
@@ -288,15 +287,6 @@ class Derivation(_Shows):
 
     def text(self):
         return "\n".join(e.text() for e in self.bp)
-
-    @cached_property
-    def derivative_table(self):
-        """{∂C₀/∂X (symbolic, index form): value} for verify's right-hand sides."""
-        table = {}
-        for step in list(self.chain.steps) + [self.weight, self.bias, self.general_weight]:
-            table[step.lhs] = step.rhs
-        table[self.paths.lhs] = self.paths.rhs
-        return table
 
     def to_dict(self):
         net = self.network

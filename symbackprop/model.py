@@ -42,11 +42,6 @@ def cost(network_cost, j=nt.j):
     return sp.Sum(network_cost.per_neuron(nt.a[nt.L, j], nt.y[j]), (j, 0, nt.n[nt.L] - 1))
 
 
-def cost_term(network_cost, j=nt.j):
-    """C₀ with the output neuron j's term spelled out and the others in ``REST``."""
-    return network_cost.per_neuron(nt.a[nt.L, j], nt.y[j]) + REST
-
-
 # One neuron per layer (the lectures' chain) ----------------------------------------------
 
 def chain_weighted_input(layer):

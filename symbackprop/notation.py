@@ -78,10 +78,6 @@ def concrete_layer(layer, depth):
     return sp.Integer(layer) if isinstance(layer, int) else layer.subs(L, depth)
 
 
-def is_layered(element, base):
-    return isinstance(element, sp.Indexed) and element.base == base
-
-
 # Matrix form --------------------------------------------------------------------------------
 #
 # The matrix (vector) form needs MatrixSymbols; their names cannot hold a layer expression,
