@@ -44,7 +44,8 @@ def _slope_from_output(name):
 
 
 @lru_cache(maxsize=None)
-def _cost_slope(name):
+def cost_slope(name):
+    """∂c/∂a of the cost ``name`` as a NumPy function of (a, y), from SymPy's derivative."""
     from . import costs
 
     a, y = sp.symbols("a y")
@@ -72,7 +73,7 @@ def backprop(network, params, X, Y):
     batch = acts[0].shape[0]
     L = network.depth
     slope = lambda layer: np.broadcast_to(_slope_from_output(network.activations[layer - 1])(acts[layer]), acts[layer].shape)
-    delta = _cost_slope(network.cost)(acts[L], Y) * slope(L)
+    delta = cost_slope(network.cost)(acts[L], Y) * slope(L)
     grads = {}
     for layer in range(L, 0, -1):
         grads[f"W{layer}"] = delta.T @ acts[layer - 1] / batch

@@ -48,6 +48,28 @@ def ordered_sum(*terms):
     return terms[0] if len(terms) == 1 else OrderedAdd(*terms, evaluate=False)
 
 
+def rebuilt(expr, args):
+    """``expr`` rebuilt from new ``args``, an ordered product or sum staying in its order.
+
+    SymPy rebuilds with ``expr.func(*args)``, which sorts an OrderedMul like any Mul; code
+    that walks an expression and changes parts of it rebuilds with this instead.
+    """
+    if isinstance(expr, OrderedMul):
+        return ordered_product(*args)
+    if isinstance(expr, OrderedAdd):
+        return ordered_sum(*args)
+    return expr.func(*args)
+
+
+def ordered_xreplace(expr, mapping):
+    """``expr.xreplace(mapping)`` that keeps ordered products and sums in their order."""
+    if expr in mapping:
+        return mapping[expr]
+    if isinstance(expr, (OrderedMul, OrderedAdd)):
+        return rebuilt(expr, [ordered_xreplace(a, mapping) for a in expr.args])
+    return expr.xreplace(mapping)
+
+
 def plain(expr):
     """``expr`` with every OrderedMul/OrderedAdd turned back into SymPy's Mul/Add.
 

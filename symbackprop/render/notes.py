@@ -30,7 +30,7 @@ from .. import notation as nt
 from .. import numeric
 from ..derivation import derive
 from ..errors import SymbackpropError
-from ..printing import OrderedAdd, OrderedMul, ordered_product, ordered_sum, plain
+from ..printing import ordered_product, ordered_sum, ordered_xreplace, plain
 from ..spec import LECTURE_MULTI_SIZES, LECTURE_SIZES, Network
 from . import figures
 from .environment import render_template
@@ -332,19 +332,10 @@ def _exercises(derivation, chain_layers):
     return out
 
 
-def _ordered_xreplace(expr, mapping):
-    """xreplace that keeps the printers' ordered products and sums in their order."""
-    if isinstance(expr, OrderedMul):
-        return ordered_product(*[_ordered_xreplace(e, mapping) for e in expr.args])
-    if isinstance(expr, OrderedAdd):
-        return ordered_sum(*[_ordered_xreplace(e, mapping) for e in expr.args])
-    return expr.xreplace(mapping)
-
-
 def output_error(derivation):
     """δ^{(L)}_j for this cost and output activation, written with a^{(L)}_j and y_j."""
     a, y = derivation.output_error_symbols
-    return _ordered_xreplace(derivation.output_error, {a: nt.a[nt.L, nt.j], y: nt.y[nt.j]})
+    return ordered_xreplace(derivation.output_error, {a: nt.a[nt.L, nt.j], y: nt.y[nt.j]})
 
 
 @dataclass

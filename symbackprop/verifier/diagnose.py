@@ -18,7 +18,7 @@ import sympy as sp
 
 from .. import notation as nt
 from .. import printing
-from ..printing import OrderedMul, ordered_product
+from ..printing import rebuilt
 from ..errors import FormulaError
 from .evaluate import EvaluationError, compile_expr
 from .expected import chain_factors
@@ -75,9 +75,7 @@ def _replace(expr, path, new):
         return new
     args = list(expr.args)
     args[path[0]] = _replace(args[path[0]], path[1:], new)
-    if isinstance(expr, OrderedMul):
-        return ordered_product(*args)
-    return expr.func(*args)
+    return rebuilt(expr, args)
 
 
 def variants(rhs, lhs, network):

@@ -11,7 +11,7 @@ factors along the path, for the diagnosis of a missing or extra factor.
 import sympy as sp
 
 from .. import notation as nt
-from ..printing import OrderedMul, ordered_product
+from ..printing import ordered_product, rebuilt
 from .forms import Had, MatProd, Tr
 from .parse import as_expr, INDEX_LETTERS, index_symbol
 
@@ -89,10 +89,7 @@ def rebuild(expr, leaf):
         return sp.Sum(rebuild(expr.function, leaf), (var, lo, hi))
     if not expr.args or isinstance(expr, sp.Derivative):
         return leaf(expr) if isinstance(expr, sp.Derivative) else expr
-    args = [rebuild(a, leaf) for a in expr.args]
-    if isinstance(expr, OrderedMul):
-        return ordered_product(*args)
-    return expr.func(*args)
+    return rebuilt(expr, [rebuild(a, leaf) for a in expr.args])
 
 
 def _short(e):

@@ -15,7 +15,8 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from .. import activations, costs
+from .. import activations
+from ..numeric import cost_slope
 
 MARGIN = 0.05
 
@@ -27,12 +28,6 @@ def activation_functions(name):
     t = sp.Symbol("t", real=True)
     slope = sp.lambdify(t, entry.derivative(t), modules=[{"Heaviside": lambda v, h=0.5: np.heaviside(v, h)}, "numpy"])
     return entry.numpy, lambda v: np.asarray(slope(v), dtype=float) * np.ones_like(v, dtype=float)
-
-
-@lru_cache(maxsize=None)
-def cost_slope_function(name):
-    a, y = sp.symbols("a y", real=True)
-    return sp.lambdify((a, y), sp.diff(costs.get(name).per_neuron(a, y), a), "numpy")
 
 
 class Point:
@@ -77,7 +72,7 @@ class Point:
         self.dZ = [None] * (depth + 1)
         self.dW = [None] * (depth + 1)
         self.dB = [None] * (depth + 1)
-        self.dA[depth] = np.asarray(cost_slope_function(self.network.cost)(self.a[depth], self.y), dtype=float) \
+        self.dA[depth] = np.asarray(cost_slope(self.network.cost)(self.a[depth], self.y), dtype=float) \
             * np.ones(self.network.width(depth))
         for layer in range(depth, 0, -1):
             self.dZ[layer] = self.dA[layer] * self.sigma_prime(layer, self.z[layer])
