@@ -151,7 +151,7 @@ def test_user_text_is_escaped():
 
 def test_templates_hold_no_formulas():
     """The body holds prose and structure: no math, no TeX commands outside Jinja tags."""
-    body = (ROOT / "templates" / "notes.body.j2").read_text()
+    body = (ROOT / "symbackprop" / "templates" / "notes.body.j2").read_text()
     prose = re.sub(r"\(\(\(.*?\)\)\)|\(\(\*.*?\*\)\)|\(\(#.*?#\)\)", "", body, flags=re.S)
     for marker in ("$", "\\", "^", "_{", "\\frac"):
         assert marker not in prose, marker

@@ -9,7 +9,6 @@ LaTeX is full of braces and percent signs, so templates use ``((( expr )))`` for
 """
 
 from functools import lru_cache
-from importlib import resources
 
 import jinja2
 from pylatexenc.latexencode import unicode_to_latex
@@ -29,14 +28,10 @@ def _escape(value):
     return unicode_to_latex(str(value), non_ascii_only=False, unknown_char_warning=False)
 
 
-def templates_dir():
-    return resources.files("symbackprop.templates")
-
-
 @lru_cache(maxsize=None)
 def environment():
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        loader=jinja2.PackageLoader("symbackprop", "templates"),  # package data: checkout or wheel
         block_start_string="((*", block_end_string="*))",
         variable_start_string="(((", variable_end_string=")))",
         comment_start_string="((#", comment_end_string="#))",

@@ -7,6 +7,6 @@ objects, ``verdict`` binds and compares, ``diagnose`` says what differs, ``batch
 """
 
 from .batch import grade_file
-from .verdict import Result, verify
+from .verdict import Result, read, verify
 
-__all__ = ["verify", "grade_file", "Result"]
+__all__ = ["verify", "read", "grade_file", "Result"]

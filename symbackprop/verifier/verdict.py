@@ -441,6 +441,19 @@ def _symbolic(rhs, want):
         return "skipped"
 
 
+def read(formula, network=None):
+    """How verify reads ``formula`` (a live preview): {"latex", "text", "notes"}, or a FormulaError.
+
+    Parsing only, no comparison: cheap enough to call on every keystroke.
+    """
+    from ..spec import Network
+
+    network = Network.parse() if network is None else network
+    parsed = parse(formula, network)
+    return {"latex": " = ".join(printing.latex(s) for s in parsed.sides),
+            "text": " = ".join(_text(s) for s in parsed.sides), "notes": parsed.notes}
+
+
 def verify(formula, network=None):
     """Verdict, parsed form, expected right-hand side, counterexample and diagnosis for ``formula``."""
     from ..spec import Network

@@ -1,1 +1,0 @@
-"""Jinja templates of symbackprop (installed as ``symbackprop.templates``): notes, derive output."""
