@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-DEBIAN_PACKAGES="texlive-latex-base texlive-latex-recommended texlive-pictures latexmk poppler-utils"
+DEBIAN_PACKAGES="texlive-latex-base texlive-latex-recommended texlive-pictures latexmk poppler-utils chromium"
 VENV=.venv
 PY=$VENV/bin/python
 
@@ -16,10 +16,11 @@ setup_debian() {
     command -v latexmk >/dev/null || missing=1
     command -v pdftotext >/dev/null || missing=1
     kpsewhich tikz.sty >/dev/null 2>&1 || missing=1
+    command -v chromium >/dev/null || missing=1   # the web app's browser tests
     [ -z "$missing" ] && return 0
     local sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"
-    echo "run.sh: installing TeX (Debian packages: $DEBIAN_PACKAGES)" >&2
+    echo "run.sh: installing TeX and Chromium (Debian packages: $DEBIAN_PACKAGES)" >&2
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $DEBIAN_PACKAGES >/dev/null
 }
@@ -48,6 +49,8 @@ main_job() {
     echo "== codegen: a standalone NumPy module, then training on scikit-learn's digits with it"
     "$sb" codegen --sizes 64,32,10 --activation relu,sigmoid --cost cross_entropy -o output/digits_grad.py
     "$PY" examples/train_digits.py
+    echo "== serve: the web app (student, notes, code and grading pages, JSON API) is started with"
+    echo "     $sb serve --port 8000      # then open http://127.0.0.1:8000/ ; Ctrl-C stops it"
 }
 
 case "${1:-}" in

@@ -68,6 +68,12 @@ def _build_parser():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=3, help="number of random examples (default 3)")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("serve", help="run the web app (student, notes, code and grading pages, JSON API)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes for verifying and building (default: one per core)")
     return parser
 
 
@@ -135,8 +141,21 @@ def cmd_check(args):
     return EXIT_OK if report.agree else EXIT_NEGATIVE
 
 
+def cmd_serve(args):
+    from .errors import SymbackpropError
+
+    if not 0 <= args.port <= 65535:
+        raise SymbackpropError(f"--port {args.port}: use a port between 1 and 65535 (0 picks a free one)")
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        raise SymbackpropError(f"--workers {args.workers}: use between 1 and 64 worker processes")
+    from .web import serve
+
+    serve(args.host, args.port, args.workers)
+    return EXIT_OK
+
+
 COMMANDS = {"derive": cmd_derive, "notes": cmd_notes, "verify": cmd_verify,
-            "codegen": cmd_codegen, "check": cmd_check}
+            "codegen": cmd_codegen, "check": cmd_check, "serve": cmd_serve}
 
 
 def main(argv=None):

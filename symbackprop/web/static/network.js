@@ -1,0 +1,18 @@
+// The network bar: a preset fills the fields and shows that network at once.
+"use strict";
+(function () {
+  const form = document.getElementById("network-form");
+  const preset = document.getElementById("preset");
+  if (!form || !preset) return;
+  preset.addEventListener("change", function () {
+    const option = preset.selectedOptions[0];
+    if (!option || !option.dataset.sizes) return;
+    form.elements.sizes.value = option.dataset.sizes;
+    form.elements.activation.value = option.dataset.activation;
+    form.elements.cost.value = option.dataset.cost;
+    form.submit();
+  });
+  for (const name of ["sizes", "activation", "cost"]) {
+    form.elements[name].addEventListener("input", function () { preset.value = ""; });
+  }
+})();
