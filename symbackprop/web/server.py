@@ -1,9 +1,11 @@
 """``symbackprop serve``: the app on uvicorn, on a socket we bind first so a busy port is one clear line.
 
 uvicorn handles Ctrl-C and SIGTERM: it stops accepting, finishes open requests (at most 5 s), and
-the app's shutdown stops the worker processes.
+the app's shutdown stops the worker processes.  uvicorn then raises the signal again for the
+handler that was there before it; ours only notes it, so the command ends with exit code 0.
 """
 
+import signal
 import socket
 
 from ..errors import SymbackpropError
@@ -41,5 +43,12 @@ def serve(host="127.0.0.1", port=8000, workers=None):
           flush=True)
     config = uvicorn.Config(create_app(workers=workers), log_level="warning", timeout_graceful_shutdown=5,
                             access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    received = []
+    previous = {sig: signal.signal(sig, lambda number, frame: received.append(number))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print("symbackprop: stopped", flush=True)
