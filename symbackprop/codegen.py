@@ -1,21 +1,30 @@
-"""codegen: the derivation turned into vectorized NumPy code, in memory or as a module file.
+"""codegen: the derivation turned into vectorized array code, in memory or as a module file.
 
-One source of truth: ``templates/gradients.py.j2`` lays out a standalone module (NumPy only);
-this module fills it with code printed from the derivation:
+One source of truth: ``templates/gradients.py.j2`` lays out a standalone module (it imports only
+NumPy); this module fills it with a *plan*: per layer, a list of ``Step`` s, each a few lines of
+code printed from the derivation and the formula they implement.  The elementwise parts -- each
+layer's activation σ(z), its slope σ'(z) written in terms of a = σ(z) (``Derivation.slopes``),
+the output error δ⁽ᴸ⁾ as SymPy simplified it for this cost and output activation
+(``Derivation.output_error``) and the per-example cost -- are SymPy expressions, printed three ways
+from the same expression:
 
-* the elementwise parts -- each layer's activation σ(z), its slope σ'(z) written in terms of
-  a = σ(z) (``Derivation.slopes``), the output error δ⁽ᴸ⁾ as SymPy simplified it for this cost
-  and output activation (``Derivation.output_error``) and the per-example cost -- are SymPy
-  expressions printed by a NumPy printer (the one ``lambdify`` uses), twice: as in-place ufunc
-  calls on a buffer the code owns (no temporary arrays; for arrays of IN_PLACE_FROM elements or
-  more) and as one expression (fewer NumPy calls; for small arrays, where calls cost the most);
-* the structure -- one matrix product per layer forward (z = w a + b) and two backward (BP4 and
-  BP2), the sum over the batch for BP3 -- follows the matrix form of BP1-BP4, one block per
-  layer, unrolled.
+* NumPy, in place: ufunc calls with ``out=`` on a buffer the code owns (no temporary arrays), for
+  arrays of ``IN_PLACE_FROM`` elements or more;
+* NumPy, one expression (fewer calls: for small arrays the call overhead is the cost);
+* any array library, through the array API namespace ``xp`` of the inputs (PyTorch, CuPy, JAX,
+  array-api-strict, ...): ``xp.exp``, ``xp.maximum``, ... and no in-place updates.
 
-``write_module(network, path)`` writes that source; ``compile(network)`` executes the very same
-source (our own text: besides code printed from SymPy it holds only the validated network's
-sizes and registry names) in a fresh module object and returns it.
+The structure -- one matrix product per layer forward (z = w a + b), two backward (BP4, BP2), the
+sum over the batch for BP3 -- follows the matrix form of BP1-BP4, one block per layer, unrolled.
+
+``write_module(network, path)`` writes that source; ``compile(network)`` imports the very same
+text (our own: besides code printed from SymPy it holds only the validated network's sizes and
+registry names) into a fresh module object and returns it.
+
+Where a later addition goes: an output layer whose BP1 is not elementwise (softmax) is another
+``_output_error_steps`` / ``_activation_steps`` chosen by its registry entry; a regularisation
+term of the weight gradient is one more ``Step`` in ``_weight_gradient_steps`` and one more term
+in ``_cost_terms``.
 """
 
 import importlib.abc
@@ -39,7 +48,7 @@ TEMPLATE = "gradients.py.j2"
 IN_PLACE_FROM = 4096  # elements: smaller arrays use one expression, larger ones in place
 
 
-# Printing SymPy as NumPy -------------------------------------------------------------------
+# Printing SymPy as array code ---------------------------------------------------------------
 
 class CodePrinter(NumPyPrinter):
     """SymPy's NumPy printer (the one lambdify uses), writing ``np.`` and a few better forms.
@@ -49,37 +58,51 @@ class CodePrinter(NumPyPrinter):
     ``np.minimum``; a product from the derivation (``OrderedMul``) in its own order.
     """
 
+    module = "np"  # the name the generated code gives the array module
+    renames = {}  # NumPy's function names that this module spells differently
+
     def _module_format(self, fqn, register=True):
         out = super()._module_format(fqn, register)
-        return "np." + out[len("numpy."):] if out.startswith("numpy.") else out
+        if out.startswith("numpy."):
+            name = out[len("numpy."):]
+            return f"{self.module}.{self.renames.get(name, name)}"
+        return out
 
     def _print_log(self, expr):
         inner = _softplus_argument(expr)
         if inner is not None:
-            return f"np.logaddexp(0, {self._print(inner)})"
-        return f"np.log({self._print(expr.args[0])})"
+            return f"{self.module}.logaddexp(0, {self._print(inner)})"
+        return f"{self._module_format('numpy.log')}({self._print(expr.args[0])})"
 
     def _print_log1p(self, expr):
         inner = _softplus_argument(expr)
         if inner is not None:
-            return f"np.logaddexp(0, {self._print(inner)})"
-        return f"np.log1p({self._print(expr.args[0])})"
+            return f"{self.module}.logaddexp(0, {self._print(inner)})"
+        return f"{self._module_format('numpy.log1p')}({self._print(expr.args[0])})"
 
     def _print_Pow(self, expr, rational=False):
+        base = self.parenthesize(expr.base, PRECEDENCE["Pow"])
         if expr.exp == -1:
-            return f"1/{self.parenthesize(expr.base, PRECEDENCE['Pow'])}"
+            return f"1.0/{base}"
+        if expr.exp.is_Integer:  # x**2 stays an integer power (NumPy squares it)
+            return f"{base}**{int(expr.exp)}"
         return super()._print_Pow(expr, rational)
 
+    def _print_Integer(self, expr):
+        # a float literal: NumPy converts a Python float faster than an int, and either keeps
+        # the array's dtype (float32 stays float32)
+        return f"{int(expr)}.0"
+
     def _print_Max(self, expr):
-        return self._nested("np.maximum", expr.args)
+        return self._nested(f"{self.module}.maximum", expr.args)
 
     def _print_Min(self, expr):
-        return self._nested("np.minimum", expr.args)
+        return self._nested(f"{self.module}.minimum", expr.args)
 
-    def _nested(self, ufunc, args):
+    def _nested(self, function, args):
         out = self._print(args[0])
         for arg in args[1:]:
-            out = f"{ufunc}({out}, {self._print(arg)})"
+            out = f"{function}({out}, {self._print(arg)})"
         return out
 
     def _print_Heaviside(self, expr):
@@ -94,6 +117,24 @@ class CodePrinter(NumPyPrinter):
         return "*".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in expr.args)
 
 
+class ArrayApiPrinter(CodePrinter):
+    """The same expressions for any array library: functions of the array API namespace ``xp``.
+
+    The standard names a few functions unlike NumPy (``abs``, ``pow``, ``atan``, ...); a boolean
+    cannot be multiplied with a float array there, so Heaviside(x, 0) is ``xp.astype(x > 0, dt)``
+    with ``dt`` the computation's dtype.
+    """
+
+    module = "xp"
+    renames = {"absolute": "abs", "power": "pow", "arctan": "atan", "arcsin": "asin", "arccos": "acos",
+               "arctanh": "atanh", "arcsinh": "asinh", "arccosh": "acosh", "arctan2": "atan2"}
+
+    def _print_Heaviside(self, expr):
+        if expr.args[1] != 0:
+            raise NotImplementedError("Heaviside(x, c) with c != 0 has no array API form here")
+        return f"xp.astype({self.parenthesize(expr.args[0], PRECEDENCE['Relational'])} > 0, dt)"
+
+
 def _softplus_argument(expr):
     """x when ``expr`` is ln(1 + e^x), or log1p(e^x) as ``optimize`` writes it; else None."""
     kind = type(expr).__name__
@@ -106,16 +147,24 @@ def _softplus_argument(expr):
     return None
 
 
-def _printer(names=None):
-    printer = CodePrinter({"fully_qualified_modules": True, "allow_unknown_functions": False})
+def _print(printer_class, expr, names):
+    printer = printer_class({"fully_qualified_modules": True, "allow_unknown_functions": False})
     printer.names = names or {}
-    return printer
+    return printer.doprint(optimize(expr, optims_c99))  # e.g. 1 - e^{-a} -> -expm1(-a), accurate near 0
 
 
 def numpy_code(expr, names):
     """``expr`` as one NumPy expression, its symbols renamed by ``names`` {Symbol: str}."""
-    expr = optimize(expr, optims_c99)  # e.g. 1 - e^{-a} -> -expm1(-a), accurate near 0
-    return _printer(names).doprint(expr)
+    return _print(CodePrinter, expr, names)
+
+
+def array_api_code(expr, names):
+    """``expr`` as one expression of the array API namespace ``xp`` (any array library)."""
+    return _print(ArrayApiPrinter, expr, names)
+
+
+def _number(value):
+    return CodePrinter().doprint(value)
 
 
 class _NotInPlace(Exception):
@@ -123,22 +172,40 @@ class _NotInPlace(Exception):
 
 
 class InPlace:
-    """Statements that turn a buffer holding x into f(x), one ufunc with ``out=`` per node.
+    """Statements that turn x into f(x) in the buffer ``buf``, one ufunc with ``out=`` per node.
 
     Works for expressions that are a chain of one-argument steps in x (1/(1 + e^{-x}),
-    1 - x², ln(1 + e^x), max(0, x), ...), dispatching by node class (``_emit_<Class>``);
-    ``flags`` collects what the code needs, e.g. ``"overflow"`` for e^x (harmless: 1/(1 + ∞) = 0).
+    1 - x², ln(1 + e^x), max(0, x), ...), dispatching by node class (``_emit_<Class>``).  The
+    first step reads ``source`` (by default ``buf`` itself) and creates ``buf``; the others
+    update it.  ``flags`` collects what the code needs, e.g. ``"overflow"`` for e^x (harmless:
+    1/(1 + ∞) = 0).
     """
 
-    def __init__(self, var, buf):
-        self.var, self.buf, self.flags = var, buf, set()
+    def __init__(self, var, buf, source=None):
+        self.var, self.buf, self.source, self.flags = var, buf, source or buf, set()
 
     def statements(self, expr):
         """The statements, or None when ``expr`` is not such a chain."""
+        self._first = True
         try:
-            return self.emit(optimize(expr, optims_c99))
+            lines = self.emit(optimize(expr, optims_c99))
         except _NotInPlace:
             return None
+        if self.source != self.buf and not lines:
+            lines = [f"{self.buf} = {self.source}.copy()"]
+        return lines
+
+    def _ufunc(self, name, *args, before=()):
+        """``np.name(*before, x, *args, out=buf)``, or ``buf = np.name(..., source, ...)`` first."""
+        first, self._first = self._first, False
+        inputs = ", ".join([*before, self.source if first else self.buf, *args])
+        if first and self.source != self.buf:
+            return [f"{self.buf} = np.{name}({inputs})"]
+        if name in self._operators and not before:
+            return [f"{self.buf} {self._operators[name]} {args[0]}"]
+        return [f"np.{name}({inputs}, out={self.buf})"]
+
+    _operators = {"add": "+=", "multiply": "*="}
 
     def emit(self, expr):
         if not expr.has(self.var):
@@ -158,9 +225,6 @@ class InPlace:
             raise _NotInPlace(expr)
         return type(expr)(*const), rest[0]
 
-    def _c(self, number):
-        return _printer().doprint(number)
-
     def _emit_Symbol(self, expr):
         if expr != self.var:
             raise _NotInPlace(expr)
@@ -169,14 +233,17 @@ class InPlace:
     def _emit_Add(self, expr):
         const, term = self._split(expr)
         if term.could_extract_minus_sign():
-            return self.emit(-term) + [f"np.subtract({self._c(const)}, {self.buf}, out={self.buf})"]
-        return self.emit(term) + [f"{self.buf} += {self._c(const)}"]
+            inner = self.emit(-term)
+            return inner + self._ufunc("subtract", before=[_number(const)])
+        inner = self.emit(term)
+        return inner + self._ufunc("add", _number(const))
 
     def _emit_Mul(self, expr):
         const, factor = self._split(expr)
+        inner = self.emit(factor)
         if const == -1:
-            return self.emit(factor) + [f"np.negative({self.buf}, out={self.buf})"]
-        return self.emit(factor) + [f"{self.buf} *= {self._c(const)}"]
+            return inner + self._ufunc("negative")
+        return inner + self._ufunc("multiply", _number(const))
 
     _emit_OrderedMul = _emit_Mul
 
@@ -184,25 +251,27 @@ class InPlace:
         base, power = expr.args
         if power.has(self.var):
             raise _NotInPlace(expr)
-        steps = self.emit(base)
+        inner = self.emit(base)
         if power == -1:  # np.divide(1, x) is faster than np.reciprocal
-            return steps + [f"np.divide(1, {self.buf}, out={self.buf})"]
+            return inner + self._ufunc("divide", before=["1"])
         if power == 2:
-            return steps + [f"np.square({self.buf}, out={self.buf})"]
+            return inner + self._ufunc("square")
         if power == sp.S.Half:
-            return steps + [f"np.sqrt({self.buf}, out={self.buf})"]
-        return steps + [f"np.power({self.buf}, {self._c(power)}, out={self.buf})"]
+            return inner + self._ufunc("sqrt")
+        return inner + self._ufunc("power", _number(power))
 
     def _emit_log(self, expr):
         inner = _softplus_argument(expr)
-        if inner is not None:
-            # ln(1 + e^x) = max(x, 0) + ln(1 + e^{-|x|}): e^{-|x|} <= 1 never overflows, and these
-            # vectorized ufuncs are several times faster than np.logaddexp
-            b, t = self.buf, f"{self.buf}_tail"
-            return self.emit(inner) + [f"{t} = np.absolute({b})", f"np.negative({t}, out={t})",
-                                       f"np.exp({t}, out={t})", f"np.log1p({t}, out={t})",
-                                       f"np.maximum({b}, 0, out={b})", f"{b} += {t}"]
-        return self._emit_ufunc(expr)
+        if inner is None:
+            return self._emit_ufunc(expr)
+        # ln(1 + e^x) = max(x, 0) + ln(1 + e^{-|x|}): e^{-|x|} <= 1 never overflows, and these
+        # vectorized ufuncs are several times faster than np.logaddexp
+        lines = self.emit(inner)
+        if self._first and self.source != self.buf:
+            lines, self._first = [f"{self.buf} = {self.source}.copy()"], False
+        b, t = self.buf, f"{self.buf}_tail"
+        return lines + [f"{t} = np.absolute({b})", f"np.negative({t}, out={t})", f"np.exp({t}, out={t})",
+                        f"np.log1p({t}, out={t})", f"np.maximum({b}, 0, out={b})", f"{b} += {t}"]
 
     _emit_log1p = _emit_log
 
@@ -214,34 +283,43 @@ class InPlace:
             raise _NotInPlace(expr)
         if name in ("exp", "expm1", "sinh", "cosh"):
             self.flags.add("overflow")
-        return self.emit(expr.args[0]) + [f"np.{name}({self.buf}, out={self.buf})"]
+        return self.emit(expr.args[0]) + self._ufunc(name)
 
     def _emit_Heaviside(self, expr):
         arg, at_zero = expr.args
+        inner = self.emit(arg)
         if at_zero == 0:  # H(x) with H(0) = 0 is x > 0: a comparison, much faster than np.heaviside
-            return self.emit(arg) + [f"np.greater({self.buf}, 0, out={self.buf})"]
-        return self.emit(arg) + [f"np.heaviside({self.buf}, {self._c(at_zero)}, out={self.buf})"]
+            return inner + self._ufunc("greater", "0")
+        return inner + self._ufunc("heaviside", _number(at_zero))
 
     def _emit_Max(self, expr):
         const, term = self._split(expr)
-        return self.emit(term) + [f"np.maximum({self.buf}, {self._c(const)}, out={self.buf})"]
+        return self.emit(term) + self._ufunc("maximum", _number(const))
 
     def _emit_Min(self, expr):
         const, term = self._split(expr)
-        return self.emit(term) + [f"np.minimum({self.buf}, {self._c(const)}, out={self.buf})"]
+        return self.emit(term) + self._ufunc("minimum", _number(const))
 
 
 # The plan the template lays out ------------------------------------------------------------
 
 @dataclass
 class Step:
-    """A few lines of code and the comment lines (formula, LaTeX) that say what they compute."""
+    """A few lines of code and the comment lines (formula, LaTeX) that say what they compute.
 
+    ``code`` is NumPy; when ``small`` is given, ``code`` runs in place for arrays of at least
+    IN_PLACE_FROM elements (the size of ``buf``) and ``small`` (one expression, fewer NumPy
+    calls) for smaller ones.  ``xp`` is the same for any array library (the namespace ``xp``,
+    no in-place updates); ``title`` is the short name the array API functions show.
+    """
+
+    title: str
     comment: list
     code: list
-    quiet_overflow: bool = False  # wrap in np.errstate(over="ignore")
-    small: list = None  # the same as one expression, for arrays smaller than IN_PLACE_FROM
-    buf: str = ""  # the array whose size chooses between code and small
+    xp: list
+    small: list = None
+    buf: str = ""
+    overflows: bool = False  # e^{...} may overflow to inf here, harmlessly
 
 
 @dataclass
@@ -259,42 +337,67 @@ def _latex(expr):
     return expr if isinstance(expr, str) else printing.latex(expr)
 
 
-def _activation_steps(network, derivation, number, buf):
-    """a = σ(z) in ``buf`` (which holds z), printed from the registry's SymPy expression.
+def _weighted_input_steps(n, prev, target):
+    """z^{(n)} = w^{(n)} a^{(n-1)} + b^{(n)}, with one example per row: a @ W.T + b."""
+    return [Step(f"layer {n}: z^({n}) = w^({n}) a^({n - 1}) + b^({n})",
+                 [f"z^{{({n})}} = w^{{({n})}} a^{{({n - 1})}} + b^{{({n})}}  (rows are examples: a @ W.T + b)"],
+                 [f"{target} = {prev}.dot(W{n}.T)", f"{target} += b{n}"],
+                 [f"{target} = {prev} @ W{n}.T + b{n}"])]
 
-    Two forms of the same expression: in place for large arrays (no temporaries), one NumPy
-    expression for small ones (fewer calls: on a 1-1-1-1 network the call overhead is the cost).
+
+def _activation_steps(network, number, source, buf):
+    """a = σ(z) into ``buf`` from ``source`` (which holds z), printed from the registry's expression.
+
+    Three forms of the same expression: in place for large NumPy arrays (no temporaries), one
+    NumPy expression for small ones (fewer calls: on a 1-1-1-1 network the call overhead is the
+    cost), one array API expression for any other library.
     """
     entry = network.activation(number)
     t = sp.Symbol("z", real=True)
     expr = entry.expression(t)
+    title = f"a^({number}) = sigma(z^({number})), {entry.name}"
     if expr == t:
-        return [Step([f"a^{{({number})}} = z^{{({number})}}: {entry.name} leaves z as it is"], [])]
-    emitter = InPlace(t, buf)
+        comment = [f"a^{{({number})}} = z^{{({number})}}: {entry.name} leaves z as it is"]
+        same = [] if source == buf else [f"{buf} = {source}"]
+        return [Step(title, comment, same, same)]
+    emitter = InPlace(t, buf, source)
     large = emitter.statements(expr)
-    small = [f"{buf} = {numpy_code(expr, {t: buf})}"]
+    small = [f"{buf} = {numpy_code(expr, {t: source})}"]
+    xp = [f"{buf} = {array_api_code(expr, {t: source})}"]
     comment = [f"a^{{({number})}} = \\sigma(z^{{({number})}}), {entry.name}: \\sigma(z) = {_latex(expr)}"]
-    quiet = "overflow" in emitter.flags or any("np.exp(" in line for line in small)
-    if quiet:
+    overflows = "overflow" in emitter.flags or "np.exp(" in small[0]
+    if overflows:
         comment.append("e^{...} may overflow to inf for large |z|; the result is then exactly 0 or 1 "
                        "(the warning is silenced)")
-    if large is None or large == []:
-        return [Step(comment, small, quiet)]
-    return [Step(comment, large, quiet, small=small, buf=buf)]
+    if not large:
+        return [Step(title, comment, small, xp, overflows=overflows)]
+    return [Step(title, comment, large, xp, small=small, buf=source, overflows=overflows)]
+
+
+def _fold_bias(weighted, activation, buf, bias):
+    """When the in-place activation starts by negating z (the sigmoid's e^{-z}), add the bias
+    and negate in one pass: -z = -b - a W^T.  The small path adds the bias as before."""
+    if activation.small is None or not activation.code or activation.code[0] != f"np.negative({buf}, out={buf})":
+        return
+    weighted.code.remove(f"{buf} += {bias}")
+    weighted.comment[-1] += "; the + b comes with the first step below"
+    activation.code[0] = f"np.subtract(-{bias}, {buf}, out={buf})  # -z = -b - a W^T in one pass"
+    activation.small.insert(0, f"{buf} += {bias}")
 
 
 def _slope_steps(derivation, number, delta, a):
     """delta ⊙= σ'(z) for layer ``number``, σ' written in a = σ(z) (from the derivation)."""
-    network = derivation.network
-    name = network.activations[number - 1]
+    name = derivation.network.activations[number - 1]
     slope = next(s for s in derivation.slopes if s.name == name)
     av = sp.Symbol("a")
     expr = slope.from_output
+    title = f"delta times sigma'(z^({number})), {name}"
     head = [f"\\sigma'(z^{{({number})}}) from a^{{({number})}} = \\sigma(z^{{({number})}}), {name}: "
             f"\\sigma'(z) = {_latex(slope.from_output)}"]
     if expr == 1:
-        return [Step(head + ["nothing to multiply"], [])]
+        return [Step(title, head + ["nothing to multiply"], [], [])]
     small = [f"{delta} *= {numpy_code(expr, {av: a})}"]
+    xp = [f"{delta} = {delta} * ({array_api_code(expr, {av: a})})"]
     factors = [f for f in sp.Mul.make_args(expr) if f.has(av)]
     const = sp.Mul(*[f for f in sp.Mul.make_args(expr) if not f.has(av)])
     # in place: plain factors of a first, then the one other factor computed in a's own buffer
@@ -311,35 +414,81 @@ def _slope_steps(derivation, number, delta, a):
             large += lines + [f"{delta} *= {a}"]
     if const != 1:
         large.append(f"{delta} *= {numpy_code(const, {})}")
-    quiet = "overflow" in emitter.flags or "np.exp" in small[0]
-    return [Step(head, large, quiet, small=small, buf=a)]
+    overflows = "overflow" in emitter.flags or "np.exp" in small[0]
+    return [Step(title, head, large, xp, small=small, buf=a, overflows=overflows)]
 
 
-def _cost_code(network, derivation, a, z, y):
-    """(per-example cost summed over outputs as NumPy, LaTeX comment, whether it needs z^{(L)})."""
+def _cost_terms(network, derivation, a, z, y):
+    """The per-example cost summed over the output neurons: (NumPy, array API, LaTeX, needs z^{(L)}).
+
+    A regularisation term of the cost (λ/2n Σ w²) would be one more term here.
+    """
     cost = network.cost_entry
     av, yv = derivation.output_error_symbols
     per_neuron = cost.per_neuron(av, yv)
     if cost.needs_output_range is None:
-        return numpy_code(per_neuron, {av: a, yv: y}), f"C_0 = \\sum_j {_latex(per_neuron)}", False
+        names = {av: a, yv: y}
+        return (numpy_code(per_neuron, names), array_api_code(per_neuron, names),
+                f"C_0 = \\sum_j {_latex(per_neuron)}", False)
     # ln a and ln(1 − a) lose everything once a rounds to 0 or 1: write the cost in z^{(L)} instead,
     # letting SymPy simplify it with a = σ(z) (for the sigmoid: ln(1 + e^z) − y z).
     zv = sp.Symbol("z", real=True)
     out = network.activation(network.depth).expression(zv)
     in_z = sp.expand(sp.expand_log(sp.simplify(per_neuron.xreplace({av: out})), force=True))
-    return (numpy_code(in_z, {zv: z, yv: y}),
+    names = {zv: z, yv: y}
+    return (numpy_code(in_z, names), array_api_code(in_z, names),
             f"C_0 = \\sum_j {_latex(per_neuron)} = \\sum_j {_latex(in_z)} \\text{{ with }} a = \\sigma(z)", True)
 
 
-def _fold_bias(weighted, activation, buf, bias):
-    """When the in-place activation starts by negating z (the sigmoid's e^{-z}), add the bias
-    and negate in one pass: -z = -b - a W^T.  The small path adds the bias as before."""
-    if activation.small is None or not activation.code or activation.code[0] != f"np.negative({buf}, out={buf})":
-        return
-    weighted.code.remove(f"{buf} += {bias}")
-    weighted.comment[-1] += "; the + b comes with the first step below"
-    activation.code[0] = f"np.subtract(-{bias}, {buf}, out={buf})  # -z = -b - a W^T in one pass"
-    activation.small.insert(0, f"{buf} += {bias}")
+def _output_error_steps(network, derivation, bp, out_step):
+    """BP1 at the output layer: δ⁽ᴸ⁾ as the derivation simplified it, elementwise in (a, y).
+
+    An output activation whose BP1 is not elementwise (softmax: δ = Jᵀ ∇ₐC) gets its own
+    function beside this one, chosen from its registry entry.
+    """
+    L = network.depth
+    av, yv = derivation.output_error_symbols
+    out_slope = next(s for s in derivation.slopes if s.name == network.activations[-1])
+    names = {av: f"a{L}", yv: "Y"}
+    bp1 = Step("BP1: the output error", [
+        f"BP1: {bp['BP1'].matrix_latex()}",
+        f"at layer {L}: {out_step.delta.latex()}",
+        f"the cost derivative: {_latex(nt.partial(nt.C0, nt.a[nt.L, nt.j]))} = {_latex(derivation.cost_slope)}",
+        f"with {network.activations[-1]}'s \\sigma'(z) = {_latex(out_slope.from_output)} (a = \\sigma(z)), "
+        f"SymPy simplifies their product \\delta^{{(L)}} to {_latex(derivation.output_error)}"],
+        [f"delta{L} = {numpy_code(derivation.output_error, names)}"],
+        [f"delta{L} = {array_api_code(derivation.output_error, names)}"])
+    mean = Step("the mean over the batch: 1/n", [
+        "the mean over the batch: C = \\frac{1}{n} \\sum_x C_x, so every gradient carries 1/n;",
+        "BP2-BP4 are linear in \\delta, so it is applied once, here"],
+        [f"delta{L} *= 1.0 / n"], [f"delta{L} = delta{L} * (1.0 / n)"])
+    return [bp1, mean]
+
+
+def _weight_gradient_steps(bp, step, n, prev):
+    """BP4 at layer n, summed over the rows.  A regularisation term ((λ/n) W) is one more Step here."""
+    return [Step(f"BP4 at layer {n}", [f"BP4: {bp['BP4'].matrix_latex()}  (summed over the rows)",
+                                       f"at layer {n}: {step.weight.latex()}"],
+                 [f"grad_W{n} = delta{n}.T.dot({prev})"], [f"grad_W{n} = delta{n}.T @ {prev}"])]
+
+
+def _bias_gradient_steps(bp, step, n):
+    """BP3 at layer n: the sum of δ over the rows (NumPy: a product with a row of ones, BLAS)."""
+    return [Step(f"BP3 at layer {n}", [
+        f"BP3: {bp['BP3'].matrix_latex()}  (summed over the rows: a product with a row of ones)",
+        f"at layer {n}: {step.bias.latex()}"],
+        [f"grad_b{n} = ones.dot(delta{n})"], [f"grad_b{n} = xp.sum(delta{n}, axis=0)"])]
+
+
+def _propagate_steps(derivation, bp, lower, n):
+    """BP2: δ⁽ⁿ⁻¹⁾ from δ⁽ⁿ⁾, then ⊙ σ'(z⁽ⁿ⁻¹⁾)."""
+    return [Step(f"BP2 at layer {n - 1}", [f"BP2: {bp['BP2'].matrix_latex()}", f"at layer {n - 1}: {lower.delta.latex()}"],
+                 [f"delta{n - 1} = delta{n}.dot(W{n})"], [f"delta{n - 1} = delta{n} @ W{n}"])] + _slope_steps(derivation, n - 1, f"delta{n - 1}", f"a{n - 1}")
+
+
+def _any_of(conditions, indent=" " * 12):
+    """``a or b or ...`` in parentheses, one condition a line."""
+    return "(" + f"\n{indent}or ".join(conditions) + ")" if len(conditions) > 1 else "".join(conditions)
 
 
 def plan(network):
@@ -347,69 +496,49 @@ def plan(network):
     derivation = derive(network)
     L = network.depth
     bp = {e.name: e for e in derivation.bp}
-    cost_code, cost_latex, needs_z = _cost_code(network, derivation, f"a{L}", f"z{L}", "Y")
+    cost_np, cost_xp, cost_latex, needs_z = _cost_terms(network, derivation, f"a{L}", f"z{L}", "Y")
+    steps = {step.number: step for step in derivation.layers}
     layers = []
-    for step in derivation.layers[::-1]:  # layers 1..L
-        n = step.number
+    for n in range(1, L + 1):
         prev = "X" if n == 1 else f"a{n - 1}"
-        layer = Layer(n, printing.latex(step.label), network.width(n), network.width(n - 1),
+        layer = Layer(n, printing.latex(steps[n].label), network.width(n), network.width(n - 1),
                       network.activations[n - 1])
         target = f"z{n}" if n == L and needs_z else f"a{n}"
-        layer.forward.append(Step(
-            [f"layer {n} ({printing.latex(step.label)}): z^{{({n})}} = w^{{({n})}} a^{{({n - 1})}} + b^{{({n})}}"
-             f"  (rows are examples: a @ W.T + b)"],
-            [f"{target} = {prev} @ W{n}.T", f"{target} += b{n}"]))
-        if n == L and needs_z:
-            layer.forward.append(Step(["keep z^{(L)} for the cost; a^{(L)} gets its own array"],
-                                      [f"a{n} = z{n}.copy()"]))
-        activation = _activation_steps(network, derivation, n, f"a{n}")
+        layer.forward += _weighted_input_steps(n, prev, target)
+        activation = _activation_steps(network, n, target, f"a{n}")
         if target == f"a{n}":
             _fold_bias(layer.forward[-1], activation[0], f"a{n}", f"b{n}")
         layer.forward += activation
-        layers.append((layer, step))
+        layers.append(layer)
 
     # Backward, from L down.
-    av, yv = derivation.output_error_symbols
-    out_layer, out_step = layers[-1]
-    out_slope = next(s for s in derivation.slopes if s.name == network.activations[-1])
-    out_layer.backward.append(Step(
-        [f"BP1: {bp['BP1'].matrix_latex()}",
-         f"at layer {L}: {out_step.delta.latex()}",
-         f"the cost derivative: {_latex(nt.partial(nt.C0, nt.a[nt.L, nt.j]))} = {_latex(derivation.cost_slope)}",
-         f"with {network.activations[-1]}'s \\sigma'(z) = {_latex(out_slope.from_output)} (a = \\sigma(z)), "
-         f"SymPy simplifies their product \\delta^{{(L)}} to {_latex(derivation.output_error)}"],
-        [f"delta{L} = {numpy_code(derivation.output_error, {av: f'a{L}', yv: 'Y'})}"]))
-    out_layer.backward.append(Step(
-        ["the mean over the batch: C = \\frac{1}{n} \\sum_x C_x, so every gradient carries 1/n;",
-         "BP2-BP4 are linear in \\delta, so it is applied once, here"],
-        [f"delta{L} *= 1 / X.shape[0]"]))
-    for layer, step in layers[::-1]:
+    layers[-1].backward += _output_error_steps(network, derivation, bp, steps[L])
+    for layer in layers[::-1]:
         n = layer.number
         prev = "X" if n == 1 else f"a{n - 1}"
-        layer.backward.append(Step(
-            [f"BP4: {bp['BP4'].matrix_latex()}  (summed over the rows)", f"at layer {n}: {step.weight.latex()}"],
-            [f"grad_W{n} = delta{n}.T @ {prev}"]))
-        layer.backward.append(Step(
-            [f"BP3: {bp['BP3'].matrix_latex()}  (summed over the rows: a product with a row of ones)",
-             f"at layer {n}: {step.bias.latex()}"],
-            [f"grad_b{n} = ones @ delta{n}"]))
+        layer.backward += _weight_gradient_steps(bp, steps[n], n, prev)
+        layer.backward += _bias_gradient_steps(bp, steps[n], n)
         if n > 1:
-            lower = layers[n - 2][1]
-            layer.backward.append(Step(
-                [f"BP2: {bp['BP2'].matrix_latex()}", f"at layer {n - 1}: {lower.delta.latex()}"],
-                [f"delta{n - 1} = delta{n} @ W{n}"]))
-            layer.backward += _slope_steps(derivation, n - 1, f"delta{n - 1}", f"a{n - 1}")
+            layer.backward += _propagate_steps(derivation, bp, steps[n - 1], n)
+    outputs = [f"a{n}" for n in range(1, L + 1)] + ([f"z{L}"] if needs_z else [])
+    names = tuple(f"{kind}{n}" for n in range(1, L + 1) for kind in ("W", "b"))
+    shapes = {**{f"W{n}": (network.width(n), network.width(n - 1)) for n in range(1, L + 1)},
+              **{f"b{n}": (network.width(n),) for n in range(1, L + 1)}}
+    overflows = any(s.overflows for layer in layers for s in layer.forward + layer.backward)
     return {
         "network": network, "derivation": derivation, "version": __version__,
-        "layers": [layer for layer, _ in layers], "depth": L,
-        "names": tuple(f"{kind}{n}" for n in range(1, L + 1) for kind in ("W", "b")),
-        "shapes": {**{f"W{n}": (network.width(n), network.width(n - 1)) for n in range(1, L + 1)},
-                   **{f"b{n}": (network.width(n),) for n in range(1, L + 1)}},
-        "outputs": ", ".join([f"a{n}" for n in range(1, L + 1)] + ([f"z{L}"] if needs_z else [])) + (
-            "," if L == 1 and not needs_z else ""),  # always a tuple
-        "forward_quiet": any(s.quiet_overflow for layer, _ in layers for s in layer.forward),
+        "layers": layers, "depth": L,
+        "names": names, "shapes": shapes,
+        "lookup": ", ".join(f'params["{name}"]' for name in names),
+        "shape_condition": _any_of([f"W{n}.shape != {shapes[f'W{n}']} or b{n}.shape != {shapes[f'b{n}']}"
+                                    for n in range(1, L + 1)]),
+        "dtype_condition": _any_of([f"{name}.dtype != dtype" for name in names[1:]]),
+        "floating": '{"over": "ignore", "under": "ignore"}' if overflows else '{"under": "ignore"}',
+        "outputs": ", ".join(outputs) + ("," if len(outputs) == 1 else ""),  # always a tuple
+        "cost_inputs": [f"a{L}"] + ([f"z{L}"] if needs_z else []),
+        "overflows": overflows,
         "in_place_from": IN_PLACE_FROM, "forward_index": -2 if needs_z else -1,
-        "cost_code": cost_code, "cost_latex": cost_latex, "cost_needs_z": needs_z,
+        "cost_np": cost_np, "cost_xp": cost_xp, "cost_latex": cost_latex,
         "command": f"symbackprop codegen {network.cli_args()} -o FILE.py",
     }
 
@@ -435,8 +564,9 @@ def compile(network):  # noqa: A001 - the public name (symbackprop.compile)
     """The generated functions for ``network`` as a module object (nothing written to disk).
 
     Attributes: ``forward(params, X)``, ``cost(params, X, Y)``, ``gradients(params, X, Y)``,
-    ``init_params(seed=0, dtype=np.float64)``, ``SIZES``, ``ACTIVATIONS``, ``COST``, ``SHAPES``
-    and ``SOURCE`` (the same text ``write_module`` writes).
+    ``value_and_gradients(params, X, Y)``, ``init_params(seed=0, dtype=np.float64, scheme="fan_in")``,
+    ``sgd_step(params, grads, rate, momentum=0.0, velocity=None)``, ``SIZES``, ``ACTIVATIONS``,
+    ``COST``, ``SHAPES`` and ``SOURCE`` (the same text ``write_module`` writes).
     """
     text = source(network)
     loader = _GeneratedSource(text, f"<symbackprop codegen {'-'.join(map(str, network.sizes))}>")

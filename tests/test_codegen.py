@@ -1,9 +1,5 @@
-"""codegen: the generated gradient functions against an oracle that shares no code with them.
-
-The oracle below is written by hand for these tests (activations, their derivatives from z,
-cost slopes, the backprop loop, central finite differences), in plain NumPy and float64; it
-imports nothing from symbackprop.
-"""
+"""codegen: the generated gradient functions (NumPy) against an oracle that shares no code with them
+(``codegen_oracle``: written by hand for the tests, plain NumPy, float64)."""
 
 import ast
 import json
@@ -19,101 +15,15 @@ import symbackprop as sb
 from symbackprop.cli import main as cli_main
 from symbackprop.codegen import compile as generate, source
 
+from codegen_oracle import (BLOCK_SYMPY, ORACLE_ACTIVATIONS, ORACLE_COSTS, close as _close, oracle_backprop,
+                            oracle_cost, oracle_finite_differences, oracle_forward, random_problem)
 from conftest import run_cli
-
-# The oracle ---------------------------------------------------------------------------------
-
-
-def _sig(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # another route than the package's 1/(1 + e^{-z})
-
-
-ORACLE_ACTIVATIONS = {  # name: (σ(z), σ'(z)), σ' as a function of z
-    "sigmoid": (_sig, lambda z: _sig(z) * _sig(-z)),
-    "tanh": (np.tanh, lambda z: 1.0 / np.cosh(z) ** 2),
-    "relu": (lambda z: np.where(z > 0, z, 0.0), lambda z: np.where(z > 0, 1.0, 0.0)),
-    "identity": (lambda z: z, np.ones_like),
-    "softplus": (lambda z: np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))), _sig),
-}
-
-ORACLE_COSTS = {  # name: (per-example cost, ∂C₀/∂a)
-    "quadratic": (lambda a, y: np.sum((a - y) ** 2, axis=1), lambda a, y: 2 * (a - y)),
-    "half_quadratic": (lambda a, y: 0.5 * np.sum((a - y) ** 2, axis=1), lambda a, y: a - y),
-    "cross_entropy": (lambda a, y: -np.sum(y * np.log(a) + (1 - y) * np.log(1 - a), axis=1),
-                      lambda a, y: (a - y) / (a * (1 - a))),
-}
-
-
-def oracle_forward(acts, params, X):
-    zs, a = [], X
-    for layer, name in enumerate(acts, start=1):
-        z = a @ params[f"W{layer}"].T + params[f"b{layer}"]
-        a = ORACLE_ACTIVATIONS[name][0](z)
-        zs.append(z)
-    return zs, a
-
-
-def oracle_cost(acts, cost, params, X, Y):
-    _, a = oracle_forward(acts, params, X)
-    return np.mean(ORACLE_COSTS[cost][0](a, Y))
-
-
-def oracle_backprop(acts, cost, params, X, Y):
-    """The textbook loop: δᴸ = ∂C/∂a · σ'(zᴸ), δˡ = (δˡ⁺¹ Wˡ⁺¹) σ'(zˡ), averaged over the batch."""
-    X, Y = X.astype(np.float64), Y.astype(np.float64)
-    params = {k: v.astype(np.float64) for k, v in params.items()}
-    zs, a = oracle_forward(acts, params, X)
-    inputs = [X] + [ORACLE_ACTIVATIONS[name][0](z) for name, z in zip(acts, zs)][:-1]
-    delta = ORACLE_COSTS[cost][1](a, Y) * ORACLE_ACTIVATIONS[acts[-1]][1](zs[-1])
-    grads = {}
-    for layer in range(len(acts), 0, -1):
-        grads[f"W{layer}"] = np.einsum("bj,bk->jk", delta, inputs[layer - 1]) / X.shape[0]
-        grads[f"b{layer}"] = delta.mean(axis=0)
-        if layer > 1:
-            delta = np.einsum("bj,jk->bk", delta, params[f"W{layer}"]) * \
-                ORACLE_ACTIVATIONS[acts[layer - 2]][1](zs[layer - 2])
-    return grads
-
-
-def oracle_finite_differences(acts, cost, params, X, Y, h=1e-6):
-    params = {k: v.astype(np.float64).copy() for k, v in params.items()}
-    grads = {}
-    for name, value in params.items():
-        grad = np.zeros_like(value)
-        for i in range(value.size):
-            saved = value.flat[i]
-            value.flat[i] = saved + h
-            up = oracle_cost(acts, cost, params, X, Y)
-            value.flat[i] = saved - h
-            down = oracle_cost(acts, cost, params, X, Y)
-            value.flat[i] = saved
-            grad.flat[i] = (up - down) / (2 * h)
-        grads[name] = grad
-    return grads
-
-
-def random_problem(sizes, batch, seed=0):
-    rng = np.random.default_rng(seed)
-    params = {}
-    for layer in range(1, len(sizes)):
-        params[f"W{layer}"] = rng.normal(0, 1 / np.sqrt(sizes[layer - 1]), (sizes[layer], sizes[layer - 1]))
-        params[f"b{layer}"] = rng.normal(0, 0.5, sizes[layer])
-    X = rng.normal(0, 1, (batch, sizes[0]))
-    Y = rng.uniform(0.05, 0.95, (batch, sizes[-1]))
-    return params, X, Y
-
 
 # The grid -----------------------------------------------------------------------------------
 
 SHAPES = [(1, 1, 1, 1), (3, 5, 2), (4, 3), (2, 6, 4, 3)]
 PAIRS = [(act, cost) for act in ORACLE_ACTIVATIONS for cost in ORACLE_COSTS
          if cost != "cross_entropy" or act == "sigmoid"]
-
-
-def _close(got, want, rtol, atol_scale):
-    for name in want:
-        scale = max(np.abs(want[name]).max(), 1e-3)
-        np.testing.assert_allclose(got[name], want[name], rtol=rtol, atol=atol_scale * scale, err_msg=name)
 
 
 @pytest.mark.parametrize("sizes", SHAPES, ids=lambda s: "-".join(map(str, s)))
@@ -229,7 +139,7 @@ def test_output_error_simplification_comes_from_sympy():
     assert d.output_error == a - y
     assert "delta2 = a2 - Y\n" in source(net)
     quad = source(sb.Network.parse("2,3,2", "sigmoid", "quadratic"))
-    assert "delta2 = (2*(a2 - Y))*(a2*(1 - a2))" in quad
+    assert "delta2 = (2.0*(a2 - Y))*(a2*(1.0 - a2))" in quad
 
 
 def test_inputs_are_not_modified_and_init_params_is_deterministic():
@@ -286,16 +196,7 @@ def test_check_uses_the_generated_functions():
 
 # The written module ---------------------------------------------------------------------------
 
-_BLOCK_SYMPY = """
-import sys
-class _NoSympy:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("sympy", "symbackprop", "jinja2", "mpmath"):
-            raise ImportError(f"{name} is not available here")
-sys.meta_path.insert(0, _NoSympy())
-"""
-
-_RUN = _BLOCK_SYMPY + """
+_RUN = BLOCK_SYMPY + """
 import json, numpy as np
 sys.path.insert(0, sys.argv[1])
 import digits_grad as m
@@ -322,9 +223,11 @@ def test_written_module_runs_without_sympy(tmp_path):
     text = path.read_text()
     py_compile.compile(str(path), doraise=True)
     tree = ast.parse(text)
-    imported = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
-    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported == {"numpy"}
+    top_level = {a.name for node in tree.body if isinstance(node, ast.Import) for a in node.names}
+    top_level |= {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
+    assert top_level == {"numpy"}  # array_api_compat only inside _library, when another library's array arrives
+    everywhere = {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+    assert everywhere == {"numpy", "array_api_compat"}
     # the header says which network and how it was made; the lines name their formulas
     assert "5-7-3" in text and "relu, sigmoid" in text and "cross_entropy" in text
     assert "symbackprop codegen --sizes 5,7,3 --activation relu,sigmoid --cost cross_entropy" in text
@@ -334,12 +237,21 @@ def test_written_module_runs_without_sympy(tmp_path):
     assert text == sb.compile(net).SOURCE
     # vectorized: no Python loop in the functions that compute (one block per layer, unrolled)
     functions = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
-    for name in ("_forward", "forward", "cost", "gradients"):
+    for name in ("forward", "cost", "gradients", "value_and_gradients", "_forward", "_backward", "_cost",
+                 "_xp_forward", "_xp_backward", "_xp_cost"):
         assert not any(isinstance(n, (ast.For, ast.While, ast.comprehension)) for n in ast.walk(functions[name]))
-    assert sum(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult)
-               for n in ast.walk(functions["_forward"])) == 2  # one product per layer forward
-    assert sum(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) and "ones" not in ast.unparse(n)
-               for n in ast.walk(functions["gradients"])) == 3  # BP4 twice, BP2 once
+
+    def products(function):  # matrix products: a.dot(b) in the NumPy functions, a @ b in the array API ones
+        return sorted(ast.unparse(n) for n in ast.walk(functions[function])
+                      if isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult)
+                      or isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "dot")
+
+    assert products("_forward") == ["X.dot(W1.T)", "a1.dot(W2.T)"]  # one product per layer forward
+    assert products("_xp_forward") == ["X @ W1.T", "a1 @ W2.T"]
+    # BP4 twice, BP2 once, BP3 twice (a product with a row of ones; a sum in the array API)
+    assert products("_backward") == ["delta1.T.dot(X)", "delta2.T.dot(a1)", "delta2.dot(W2)", "ones.dot(delta1)",
+                                     "ones.dot(delta2)"]
+    assert products("_xp_backward") == ["delta1.T @ X", "delta2 @ W2", "delta2.T @ a1"]
 
     result = subprocess.run([sys.executable, "-I", "-c", _RUN, str(tmp_path)], capture_output=True,
                             text=True, timeout=60)
