@@ -58,7 +58,7 @@ def test_a_row_with_too_many_cells_is_an_error_result_not_a_stop():
     assert answers[0].error and "double quotes" in answers[0].error
     assert answers[1].error is None
     result = classfile.error_result(answers[0])
-    assert result == {"id": "ann", "verdict": "error", "error": answers[0].error, "line": 2}
+    assert result == {"id": "ann", "verdict": "error", "error": answers[0].error, "line": 2, "formula": "a_{j"}
 
 
 def test_unknown_format_is_refused():
@@ -67,9 +67,10 @@ def test_unknown_format_is_refused():
 
 
 def test_with_answer_sets_line_and_passes_the_question_through():
-    answer = classfile.Answer(7, '{"id": 1, "formula": "x"}', "dC/db")
+    answer = classfile.read_jsonl('\n{"id": 1, "formula": "x", "question": "dC/db"}')[0]
     assert classfile.with_answer({"id": 1, "line": 1, "verdict": "equivalent"}, answer) == {
-        "id": 1, "line": 7, "verdict": "equivalent", "question": "dC/db"}
+        "id": 1, "line": 2, "verdict": "equivalent", "question": "dC/db", "formula": "x"}
+    assert classfile.with_answer({"formula": "y"}, answer)["formula"] == "y"  # the grader's own wins
 
 
 RESULTS = [

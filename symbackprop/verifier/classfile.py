@@ -35,6 +35,7 @@ class Answer:
     json_line: str
     question: str = None
     error: str = None
+    formula: str = None
 
 
 def detect_format(filename=None, text=""):
@@ -53,17 +54,18 @@ def read_jsonl(text):
     answers = []
     for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
-            answers.append(Answer(number, line, _question(line)))
+            answers.append(Answer(number, line, _text(line, "question"), formula=_text(line, "formula")))
     return answers
 
 
-def _question(line):
+def _text(line, key):
+    """The text under ``key`` of a JSON line, or None."""
     try:
         entry = json.loads(line)
     except ValueError:
         return None
-    question = entry.get("question") if isinstance(entry, dict) else None
-    return question if isinstance(question, str) else None
+    value = entry.get(key) if isinstance(entry, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def read_csv(text):
@@ -91,7 +93,8 @@ def read_csv(text):
             if len(row) > len(names):
                 error = (f"this row has {len(row)} cells but the header names {len(names)} columns; "
                          f"put a formula with commas in double quotes")
-            answers.append(Answer(reader.line_num, json.dumps(entry, ensure_ascii=False), entry.get("question"), error))
+            answers.append(Answer(reader.line_num, json.dumps(entry, ensure_ascii=False), entry.get("question"), error,
+                                  entry.get("formula")))
     except csv.Error as e:
         raise SymbackpropError(f"the CSV file cannot be read at line {reader.line_num}: {e}") from None
     return answers
@@ -113,10 +116,12 @@ def error_result(answer):
 
 
 def with_answer(result, answer):
-    """The grader's result for ``answer``, with the answer's line number and question."""
+    """The grader's result for ``answer``, with the answer's line number, question and formula."""
     result = dict(result, line=answer.line)
     if answer.question is not None:
         result["question"] = answer.question
+    if answer.formula is not None:
+        result.setdefault("formula", answer.formula)
     return result
 
 

@@ -19,7 +19,8 @@
   function show(data, name) {
     const s = data.summary;
     document.getElementById("grade-summary").textContent = name + ": " + s.total + " answers: " + s.equivalent +
-      " equivalent, " + s.not_equivalent + " not equivalent, " + s.errors + " errors (" + s.seconds + " s).";
+      " equivalent, " + s.not_equivalent + " not equivalent, " + s.errors + (s.errors === 1 ? " error" : " errors") +
+      " (" + s.seconds + " s).";
     document.getElementById("chart").innerHTML = data.chart;  // SVG built by the server's escaping template
     while (urls.length) URL.revokeObjectURL(urls.pop());
     download("download-csv", data.csv, "text/csv");
@@ -28,7 +29,7 @@
     body.replaceChildren();
     for (const r of data.results) {
       const row = body.insertRow();
-      row.className = r.verdict;
+      row.className = "verdict-" + r.verdict;
       row.appendChild(sb.el("td", r.id === null || r.id === undefined ? "" : r.id));
       row.appendChild(sb.el("td", r.line));
       row.appendChild(sb.el("td", (r.verdict || "").replace("_", " ")));

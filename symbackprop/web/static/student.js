@@ -94,7 +94,7 @@
     }
     wrap.appendChild(table);
     if (c.error) wrap.appendChild(sb.el("p", "Your right-hand side has no value there: " + c.error, "note"));
-    if (c.mismatches) wrap.appendChild(sb.el("p", "It differs at " + c.mismatches + " of the checks.", "note"));
+    if (c.mismatches) wrap.appendChild(sb.el("p", "It differs in " + c.mismatches + " checks.", "note"));
     return wrap;
   }
 
