@@ -348,3 +348,140 @@ def test_a_new_activation_is_one_registry_entry(monkeypatch):
         params, X, Y = random_problem(sizes, batch, seed=9)
         _close(gen.gradients(params, X, Y), oracle_backprop(["softsign"] * 2, "quadratic", params, X, Y),
                1e-9, 1e-12)
+
+
+# The module as engineers use it ---------------------------------------------------------------
+
+@pytest.mark.parametrize("sizes,batch", [((3, 5, 2), 7), ((40, 130, 70, 3), 64)])  # small and in-place arrays
+def test_value_and_gradients_is_cost_and_gradients_from_one_pass(sizes, batch):
+    gen = generate(sb.Network.parse(list(sizes), "tanh,sigmoid" if len(sizes) == 3 else "relu,tanh,sigmoid",
+                                    "cross_entropy"))
+    params, X, Y = random_problem(sizes, batch, seed=4)
+    acts = list(gen.ACTIVATIONS)
+    value, grads = gen.value_and_gradients(params, X, Y)
+    assert value == pytest.approx(oracle_cost(acts, "cross_entropy", params, X, Y), rel=1e-12)
+    assert value == gen.cost(params, X, Y)
+    _close(grads, oracle_backprop(acts, "cross_entropy", params, X, Y), 1e-9, 1e-12)
+
+
+def test_init_params_default_is_unchanged_and_schemes_by_name():
+    gen = generate(sb.Network.parse("400,300,10", "relu,sigmoid", "quadratic"))
+    rng = np.random.default_rng(7)  # the documented default: W / sqrt(fan-in), b ~ N(0, 1), order W1, b1, W2, b2
+    want = {"W1": rng.standard_normal((300, 400)) / np.sqrt(400), "b1": rng.standard_normal(300),
+            "W2": rng.standard_normal((10, 300)) / np.sqrt(300), "b2": rng.standard_normal(10)}
+    for got in (gen.init_params(7), gen.init_params(seed=7, dtype=np.float64, scheme="fan_in")):
+        assert all(np.array_equal(got[k], want[k]) for k in want)
+    stds = {"normal": (1, 1), "fan_in": (1 / np.sqrt(400), 1), "he": (np.sqrt(2 / 400), 0),
+            "glorot": (np.sqrt(2 / 700), 0)}
+    for scheme, (w_std, b_std) in stds.items():
+        p = gen.init_params(seed=1, scheme=scheme, dtype=np.float32)
+        assert p["W1"].dtype == np.float32 and p["W1"].shape == (300, 400)
+        assert p["W1"].std() == pytest.approx(w_std, rel=0.02), scheme
+        assert p["b1"].std() == pytest.approx(b_std, abs=0.15), scheme
+        if b_std == 0:
+            assert not p["b1"].any() and not p["b2"].any()
+    with pytest.raises(ValueError, match="unknown scheme 'xavier'; expected one of 'normal', 'fan_in', 'he', 'glorot'"):
+        gen.init_params(scheme="xavier")
+
+
+def test_sgd_step_plain_and_with_momentum():
+    gen = generate(sb.Network.parse("3,4,2"))
+    p = gen.init_params(0)
+    start = {k: v.copy() for k, v in p.items()}
+    g1 = {k: np.full_like(v, 0.5) for k, v in p.items()}
+    g2 = {k: np.full_like(v, -1.0) for k, v in p.items()}
+    W1 = p["W1"]
+    assert gen.sgd_step(p, g1, 0.1) is None
+    assert p["W1"] is W1  # in place
+    assert all(np.allclose(p[k], start[k] - 0.05) for k in p)
+    # momentum 0.9: v1 = -0.1 g1 = -0.05; v2 = 0.9 v1 - 0.1 g2 = -0.045 + 0.1 = 0.055
+    p = {k: v.copy() for k, v in start.items()}
+    v = gen.sgd_step(p, g1, 0.1, momentum=0.9)
+    assert all(np.allclose(v[k], -0.05) for k in v)
+    v = gen.sgd_step(p, g2, 0.1, momentum=0.9, velocity=v)
+    assert all(np.allclose(v[k], 0.055) and np.allclose(p[k], start[k] + 0.005) for k in p)
+    p32 = gen.init_params(0, dtype=np.float32)
+    gen.sgd_step(p32, gen.gradients(p32, np.ones((2, 3)), np.zeros((2, 2))), 0.1, momentum=0.5)
+    assert all(v.dtype == np.float32 for v in p32.values())
+    with pytest.raises(ValueError, match="grads has no 'b1'"):
+        gen.sgd_step(p, {"W1": g1["W1"]}, 0.1)
+
+
+def test_mixed_dtypes_the_parameters_decide():
+    gen = generate(sb.Network.parse("3,4,2", "sigmoid", "cross_entropy"))
+    params, X, Y = random_problem((3, 4, 2), 6)
+    p32 = {k: v.astype(np.float32) for k, v in params.items()}
+    got = gen.gradients(p32, X, Y)  # float64 data
+    assert all(g.dtype == np.float32 for g in got.values())
+    same = gen.gradients(p32, X.astype(np.float32), Y.astype(np.float32))
+    assert all(np.array_equal(got[k], same[k]) for k in got)
+    assert np.asarray(gen.cost(p32, X, Y)).dtype == np.float32 and gen.forward(p32, X).dtype == np.float32
+    got64 = gen.gradients(params, X.astype(np.float32), Y.astype(int))  # float64 parameters: float64 throughout
+    assert all(g.dtype == np.float64 for g in got64.values())
+    assert gen.gradients(params, X.tolist(), Y.tolist())["W1"].dtype == np.float64  # lists are NumPy arrays
+    with pytest.raises(TypeError, match="share one floating-point dtype.*b1 float32"):
+        gen.gradients(dict(params, b1=p32["b1"]), X, Y)
+    with pytest.raises(TypeError, match="share one floating-point dtype.*W1 int64"):
+        gen.forward({k: np.ones(v.shape, dtype=np.int64) for k, v in params.items()}, X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("act,cost", PAIRS, ids=[f"{a}-{c}" for a, c in PAIRS])
+def test_errstate_raise_only_for_real_trouble(act, cost, dtype):
+    """Under np.errstate(all="raise") nothing raises for |z| up to 1e4: e^{-z} underflowing to 0 or
+    overflowing to inf in a sigmoid is the exact route to its value, not trouble."""
+    sizes = (2, 80, 3)  # 100 x 80: the in-place path too
+    gen = generate(sb.Network.parse(list(sizes), act, cost))
+    params, _, Y = random_problem(sizes, 100, seed=2)
+    params = {k: v.astype(dtype) for k, v in params.items()}
+    params["W1"] = np.ones_like(params["W1"])
+    for batch in (100, 3):
+        X = np.linspace(-1e4, 1e4, 2 * batch, dtype=dtype).reshape(batch, 2)
+        with np.errstate(all="raise"):
+            value, grads = gen.value_and_gradients(params, X, Y[:batch].astype(dtype))
+            gen.forward(params, X)
+        assert np.isfinite(value) and all(np.isfinite(g).all() for g in grads.values())
+
+
+def test_errstate_raise_still_catches_real_overflow():
+    gen = generate(sb.Network.parse("2,3,1", "identity", "quadratic"))
+    params = gen.init_params(0)
+    X = np.full((2, 2), 1e200)  # z ~ 1e200: (a - y)^2 overflows, a real loss of the cost
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError, match="overflow"):
+        gen.cost(params, X, np.zeros((2, 1)))
+
+
+def test_params_must_be_the_dict_init_params_returns():
+    gen = generate(sb.Network.parse("3,4,2"))
+    p = gen.init_params()
+    X, Y = np.zeros((5, 3)), np.zeros((5, 2))
+    with pytest.raises(TypeError, match=r"params must be a dict of arrays with these shapes, as init_params "
+                                        r"returns: \{'W1': \(4, 3\), 'b1': \(4,\), 'W2': \(2, 4\), 'b2': \(2,\)\}; "
+                                        r"got a list"):
+        gen.gradients(list(p.values()), X, Y)
+    with pytest.raises(ValueError, match=r"params has an unknown key 'W3' \(this network's are W1, b1, W2, b2\)"):
+        gen.gradients(dict(p, W3=np.zeros((2, 2))), X, Y)
+    with pytest.raises(ValueError, match=r"params has no 'b2'; params has an unknown key 'B2'"):
+        gen.forward({**{k: v for k, v in p.items() if k != "b2"}, "B2": p["b2"]}, X)
+    with pytest.raises(ValueError, match=r"params\['W1'\] has shape \(3, 4\); expected \(4, 3\) \(transposed\?\)"):
+        gen.forward(dict(p, W1=p["W1"].T), X)
+
+
+def test_transposed_inputs_are_caught_where_the_shape_tells():
+    gen = generate(sb.Network.parse("3,4,2"))
+    p = gen.init_params()
+    X, Y = np.zeros((5, 3)), np.zeros((5, 2))
+    with pytest.raises(ValueError, match=r"X has shape \(3, 5\); expected \(batch, 3\): it looks transposed; one "
+                                         r"example per row, so pass X.T"):
+        gen.gradients(p, X.T, Y)
+    with pytest.raises(ValueError, match=r"Y has shape \(2, 5\); expected \(5, 2\): it looks transposed"):
+        gen.gradients(p, X, Y.T)
+    with pytest.raises(ValueError, match=r"X has shape \(3,\); expected \(batch, 3\): one example is a row, "
+                                         r"X.reshape\(1, -1\)"):
+        gen.forward(p, np.zeros(3))
+    one = generate(sb.Network.parse("3,1"))
+    with pytest.raises(ValueError, match=r"Y has shape \(5,\); expected \(5, 1\): one output per example is a "
+                                         r"column, Y.reshape\(-1, 1\)"):
+        one.cost(one.init_params(), X, np.zeros(5))
+    # batch = n0 = nL: a transposed X fits and cannot be caught; the module says so in capitals
+    assert "WITHOUT AN ERROR" in gen.SOURCE and "ONE EXAMPLE PER ROW" in gen.SOURCE
