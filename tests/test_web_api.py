@@ -265,3 +265,14 @@ def test_a_task_past_its_time_limit_is_stopped_and_the_others_go_on(client):
 
     assert client.portal.call(scenario) == (6, 9)
     assert client.post("/api/verify", json={"formula": RIGHT}).json()["verdict"] == "equivalent"
+
+
+def test_a_bug_is_a_json_500_not_a_traceback(client, monkeypatch):
+    import symbackprop.web.api as api
+
+    def broken(fields):
+        raise RuntimeError("simulated bug")
+    monkeypatch.setattr(api, "network_of", broken)
+    response = TestClient(client.app, raise_server_exceptions=False).post("/api/derive", json={})
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal error (RuntimeError: simulated bug); please report it"}

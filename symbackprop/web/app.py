@@ -125,6 +125,11 @@ def _errors(app):
     async def worker_failed(request, exc):
         return error(500, str(exc))
 
+    @app.exception_handler(Exception)
+    async def bug(request, exc):  # a bug in symbackprop, never the client's input: still one JSON line
+        log.error("internal error on %s", request.url.path, exc_info=exc)
+        return error(500, f"internal error ({type(exc).__name__}: {exc}); please report it")
+
 
 def _validation_message(errors):
     """Pydantic's first complaint as one line a person can act on."""
