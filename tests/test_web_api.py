@@ -16,7 +16,7 @@ from symbackprop.spec import Network
 from symbackprop.verifier import verify
 from symbackprop.web import create_app
 from symbackprop.web.limits import MAX_BODY, MAX_CLASS_LINES
-from symbackprop.web.workers import TaskTimeout
+from symbackprop.web.workers import Busy, TaskTimeout
 
 RIGHT = r"\frac{\partial C_0}{\partial w^{(L)}} = a^{(L-1)} \sigma'(z^{(L)}) 2(a^{(L)} - y)"
 WRONG = r"\frac{\partial C_0}{\partial w^{(L)}} = a^{(L-1)} \sigma(z^{(L)}) 2(a^{(L)} - y)"
@@ -276,3 +276,17 @@ def test_a_bug_is_a_json_500_not_a_traceback(client, monkeypatch):
     response = TestClient(client.app, raise_server_exceptions=False).post("/api/derive", json={})
     assert response.status_code == 500
     assert response.json() == {"error": "internal error (RuntimeError: simulated bug); please report it"}
+
+
+@pytest.mark.parametrize("raised, status, words", [
+    (TaskTimeout("this took longer than 20 s and was stopped"), 422, "checking this formula this took longer than 20 s"),
+    (Busy("the server is busy (128 requests waiting); try again in a moment"), 503, "busy"),
+], ids=["timeout", "busy"])
+def test_time_limit_and_busy_answers(client, monkeypatch, raised, status, words):
+    async def refuse(fn, *args, timeout):
+        raise raised
+    monkeypatch.setattr(client.app.state.workers, "run", refuse)
+    response = client.post("/api/verify", json={"formula": RIGHT})
+    assert words in assert_error(response, status)["error"]
+    if status == 503:
+        assert response.headers["retry-after"] == "2"

@@ -61,7 +61,7 @@ async def _run(request, fn, *args, timeout):
     try:
         return await request.app.state.workers.run(fn, *args, timeout=timeout)
     except TaskTimeout as e:
-        raise InputError(f"checking this formula {e}; simplify it (fewer or narrower sums)") from None
+        raise TaskTimeout(f"checking this formula {e}; simplify it (fewer or narrower sums)") from None
 
 
 BATCH_DESCRIPTION = f"""Grade a class file: JSON lines like `verify --batch`, or CSV with the columns id, formula

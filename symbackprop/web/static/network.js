@@ -3,7 +3,12 @@
 (function () {
   const form = document.getElementById("network-form");
   const preset = document.getElementById("preset");
+  const box = document.getElementById("network-box");
   if (!form || !preset) return;
+  // On a phone the network bar folds to one line, so the formula box is on the first screen.
+  if (box && window.matchMedia("(max-width: 600px)").matches && !form.querySelector("[role=alert]")) {
+    box.open = false;
+  }
   preset.addEventListener("change", function () {
     const option = preset.selectedOptions[0];
     if (!option || !option.dataset.sizes) return;
