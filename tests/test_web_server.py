@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -18,15 +19,25 @@ RIGHT = r"\frac{\partial C_0}{\partial w^{(L)}} = a^{(L-1)} \sigma'(z^{(L)}) 2(a
 
 
 def start_server(*args):
-    """``symbackprop serve --port 0`` (the system picks a free port); returns (process, base URL)."""
+    """``symbackprop serve --port 0`` (the system picks a free port); returns (process, base URL).
+
+    Its stderr goes to a file (``process.errors``) so that a chatty server never blocks on a full pipe.
+    """
+    errors = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen([sys.executable, "-m", "symbackprop", "serve", "--port", "0", *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+                               stdout=subprocess.PIPE, stderr=errors, text=True, cwd=ROOT)
+    process.errors = errors
     line = process.stdout.readline()
     match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
     if not match:
         process.kill()
-        raise AssertionError(f"serve did not start: {line!r} {process.stderr.read()!r}")
+        raise AssertionError(f"serve did not start: {line!r} {stderr_of(process)!r}")
     return process, f"http://127.0.0.1:{match.group(1)}"
+
+
+def stderr_of(process):
+    process.errors.seek(0)
+    return process.errors.read()
 
 
 def request(url, body=None):
@@ -73,7 +84,8 @@ def test_sigterm_stops_the_server_and_its_workers(server):
     descendants = _descendants(process.pid)
     assert len(descendants) >= 2  # the forkserver and the worker
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=60)
+    out, _ = process.communicate(timeout=60)
+    err = stderr_of(process)
     assert process.returncode == 0, err
     assert "symbackprop: stopped" in out and "Traceback" not in err
     assert _all_gone(descendants)
@@ -83,7 +95,8 @@ def test_ctrl_c_stops_cleanly():
     process, base = start_server("--workers", "1")
     assert request(base + "/api/health")[0] == 200
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    out, _ = process.communicate(timeout=60)
+    err = stderr_of(process)
     assert process.returncode == 0 and "symbackprop: stopped" in out and "Traceback" not in err
 
 
