@@ -51,8 +51,9 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport=LAPTOP, accept_downloads=True)
     page = context.new_page()
-    page.dialogs = []
+    page.dialogs, page.requested = [], []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("request", lambda request: page.requested.append(request.url))
     page.set_default_timeout(60_000)
     yield page
     context.close()
@@ -71,6 +72,11 @@ def focused_id(page):
     return page.evaluate("document.activeElement && document.activeElement.id")
 
 
+def only_local_requests(page, base):
+    """Nothing on the page asked another server for anything (math, scripts, fonts, docs)."""
+    return [url for url in page.requested if not url.startswith((base + "/", "data:", "blob:"))] == []
+
+
 def no_horizontal_scroll(page):
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
@@ -86,6 +92,7 @@ def test_right_formula_preview_then_enter_gives_the_verdict(page, base):
     assert "Equivalent" in verdict.inner_text() and "good" in verdict.get_attribute("class")
     assert focused_id(page) == "formula"
     assert page.input_value("#formula") == RIGHT  # Enter checked, it did not add a line
+    assert only_local_requests(page, base)
 
 
 def test_wrong_formula_gives_hint_first_and_the_answer_on_request(page, base):
@@ -244,3 +251,12 @@ def test_too_big_a_file_is_refused_with_the_limit(page, base, tmp_path):
     page.click("#grade-button")
     message = page.wait_for_selector("#grade-status .error").inner_text()
     assert re.search(r"the limit is 1024 KiB", message)
+
+
+def test_api_docs_render_without_outside_servers(page, base):
+    page.goto(base + "/docs")
+    page.wait_for_selector(".opblock")
+    text = page.inner_text("body")
+    for path in ("/api/health", "/api/verify", "/api/batch", "/api/derive", "/api/notes", "/api/codegen"):
+        assert path in text
+    assert only_local_requests(page, base)

@@ -9,9 +9,7 @@ import contextlib
 import logging
 from importlib import resources
 
-from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -48,7 +46,10 @@ def create_app(workers=None, notes_dir=None):
             app.state.workers.stop()
             app.state.notes.close()
 
-    app = FastAPI(title="symbackprop", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+    from fastapi_offline import FastAPIOffline
+
+    # FastAPIOffline: /docs is Swagger UI served from the fastapi-offline package itself, no CDN
+    app = FastAPIOffline(title="symbackprop", version=__version__, lifespan=lifespan, redoc_url=None,
                   description="Backpropagation derived symbolically with SymPy: verdicts on hand-written "
                               "formulas, the derivation, study notes and gradient code, as a JSON API. "
                               "Request bodies are named like the command line's options.")
@@ -64,22 +65,7 @@ def create_app(workers=None, notes_dir=None):
     app.include_router(pages)
     static = resources.files("symbackprop.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    _docs(app)
     return app
-
-
-def _docs(app):
-    """OpenAPI docs served with Swagger UI from the swagger-ui-bundle package: no CDN."""
-    from swagger_ui_bundle import swagger_ui_path
-
-    app.mount("/swagger-ui", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="symbackprop API",
-                                   swagger_js_url="/swagger-ui/swagger-ui-bundle.js",
-                                   swagger_css_url="/swagger-ui/swagger-ui.css",
-                                   swagger_favicon_url="/swagger-ui/favicon-32x32.png")
 
 
 def error(status, message, **extra):
