@@ -1,12 +1,15 @@
-"""Train a small network on scikit-learn's bundled digits with generated gradients and plain SGD.
+"""Train a small network on scikit-learn's bundled digits with generated gradients and SGD.
 
 The gradients come from the module that ``symbackprop codegen`` writes (``run.sh main`` makes it):
 
     symbackprop codegen --sizes 64,32,10 --activation relu,sigmoid --cost cross_entropy -o output/digits_grad.py
-    python examples/train_digits.py [--module output/digits_grad.py] [--epochs 100]
+    python examples/train_digits.py [--module output/digits_grad.py] [--epochs 100] [--momentum 0.9]
 
 Without that file it asks ``symbackprop.compile`` for the same functions in memory.  The data
 (1,797 8x8 images of handwritten digits) ships inside scikit-learn: nothing is downloaded.
+Everything the training needs comes from the generated module: ``init_params`` (a named
+initialisation), ``value_and_gradients`` (the batch's cost and gradients from one forward pass)
+and ``sgd_step`` (plain SGD, or with momentum).
 """
 
 import argparse
@@ -46,6 +49,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--rate", type=float, default=0.05, help="SGD learning rate")
+    parser.add_argument("--momentum", type=float, default=0.0, help="0 for plain SGD")
+    parser.add_argument("--init", default="fan_in", help="normal, fan_in, he or glorot")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -58,23 +63,28 @@ def main():
     Y_train = np.eye(10)[y_train]  # one-hot targets for the 10 sigmoid outputs
     Y_test = np.eye(10)[y_test]
     print(f"data: {len(X_train)} training and {len(X_test)} test images of 8x8 digits (scikit-learn, bundled)")
+    method = "plain SGD" if args.momentum == 0 else f"SGD with momentum {args.momentum}"
     print(f"network: {'-'.join(map(str, net.SIZES))}, {', '.join(net.ACTIVATIONS)}, {net.COST}; "
-          f"plain SGD, batch {args.batch}, rate {args.rate}, {args.epochs} epochs")
+          f"{method}, batch {args.batch}, rate {args.rate}, {args.epochs} epochs, {args.init} initialisation")
 
-    params = net.init_params(seed=args.seed)
+    params = net.init_params(seed=args.seed, scheme=args.init)
     rng = np.random.default_rng(args.seed)
+    velocity = None
     start = time.perf_counter()
     print(f"epoch   0  training loss {net.cost(params, X_train, Y_train):.4f}")
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(len(X_train))
+        batch_costs = []
         for first in range(0, len(order), args.batch):
             rows = order[first:first + args.batch]
-            grads = net.gradients(params, X_train[rows], Y_train[rows])
-            for name, grad in grads.items():
-                params[name] -= args.rate * grad  # plain SGD: θ ← θ − η ∂C/∂θ
+            cost, grads = net.value_and_gradients(params, X_train[rows], Y_train[rows])
+            batch_costs.append(cost)
+            # θ ← θ − η ∂C/∂θ (with momentum: v ← μv − η ∂C/∂θ, θ ← θ + v), params updated in place
+            velocity = net.sgd_step(params, grads, args.rate, momentum=args.momentum, velocity=velocity)
         if epoch % 10 == 0 or epoch == 1:
             accuracy = np.mean(net.forward(params, X_test).argmax(axis=1) == y_test)
             print(f"epoch {epoch:3d}  training loss {net.cost(params, X_train, Y_train):.4f}  "
+                  f"(batches during the epoch {np.mean(batch_costs):.4f})  "
                   f"test loss {net.cost(params, X_test, Y_test):.4f}  test accuracy {accuracy:.1%}")
     accuracy = np.mean(net.forward(params, X_test).argmax(axis=1) == y_test)
     print(f"test accuracy {accuracy:.1%} on {len(X_test)} held-out images "

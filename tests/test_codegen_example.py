@@ -24,3 +24,13 @@ def test_train_digits_with_the_written_module(tmp_path):
     assert all(later < earlier for earlier, later in zip(losses, losses[1:]))
     accuracy = float(re.search(r"^test accuracy (\d+\.\d+)%", out, re.M).group(1))
     assert accuracy >= 90
+
+
+def test_train_digits_with_momentum_and_he_initialisation():
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "train_digits.py"), "--module", "none.py",
+                             "--epochs", "30", "--momentum", "0.9", "--rate", "0.02", "--init", "he"],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "SGD with momentum 0.9" in result.stdout and "he initialisation" in result.stdout
+    accuracy = float(re.search(r"^test accuracy (\d+\.\d+)%", result.stdout, re.M).group(1))
+    assert accuracy >= 90
