@@ -1,7 +1,6 @@
 """What the API and the pages share: validated networks, and the library's answers via the workers."""
 
 from ..errors import SymbackpropError
-from . import tasks
 from .limits import DERIVE_SECONDS, MAX_DEPTH
 
 
@@ -56,5 +55,3 @@ def module_filename(network):
     name = f"gradients_{'_'.join(map(str, network.sizes))}_{acts}_{network.cost}".replace("-", "_")
     return (name if len(name) <= 100 else f"gradients_{network.depth}_layers") + ".py"
 
-
-__all__ = ["InputError", "network_of", "unwrap", "network_query", "cached", "module_filename", "tasks"]
