@@ -21,10 +21,10 @@ sum over the batch for BP3 -- follows the matrix form of BP1-BP4, one block per 
 text (our own: besides code printed from SymPy it holds only the validated network's sizes and
 registry names) into a fresh module object and returns it.
 
-Where a later addition goes: an output layer whose BP1 is not elementwise (softmax) is another
-``_output_error_steps`` / ``_activation_steps`` chosen by its registry entry; a regularisation
-term of the weight gradient is one more ``Step`` in ``_weight_gradient_steps`` and one more term
-in ``_cost_terms``.
+Where a later addition goes: an output layer whose BP1 is not elementwise (softmax) registers
+its own step functions in ``ACTIVATION_STEPS`` and ``OUTPUT_ERROR_STEPS``; a regularisation term
+of the weight gradient ((λ/n) w) is one more ``Step`` in ``_weight_gradient_steps`` and one more
+term in ``_cost_terms``.
 """
 
 import importlib.abc
@@ -468,7 +468,15 @@ def _output_error_steps(network, derivation, bp, out_step):
         "the mean over the batch: C = \\frac{1}{n} \\sum_x C_x, so every gradient carries 1/n;",
         "BP2-BP4 are linear in \\delta, so it is applied once, here"],
         [f"delta{L} *= 1.0 / n"], [f"delta{L} = delta{L} * (1.0 / n)"])
-    return [bp1, mean]
+    coefficient, rest = sp.Mul(*sp.Mul.make_args(derivation.output_error)).as_coeff_Mul()
+    if coefficient == 1:
+        return [bp1, mean]
+    # one array operation fewer: the 1/n joins the constant factor (the 2 of the quadratic cost)
+    scaled = f"({_number(coefficient)} / n)*"
+    comment = mean.comment[:-1] + [f"BP2-BP4 are linear in \\delta, so it is applied once, here, with the "
+                                   f"constant {coefficient}"]
+    return [Step(bp1.title + " and 1/n", bp1.comment + comment, [f"delta{L} = {scaled}{numpy_code(rest, names)}"],
+                 [f"delta{L} = {scaled}{array_api_code(rest, names)}"])]
 
 
 def _weight_gradient_steps(bp, step, n, prev):
@@ -492,6 +500,14 @@ def _propagate_steps(derivation, bp, lower, n):
                  [f"delta{n - 1} = delta{n}.dot(W{n})"], [f"delta{n - 1} = delta{n} @ W{n}"])] + _slope_steps(derivation, n - 1, f"delta{n - 1}", f"a{n - 1}")
 
 
+# Steps that are not elementwise, by registry name: an activation listed here writes its own
+# forward step (softmax: a row-wise, log-sum-exp stable exp(z - max z) / sum), an output activation
+# listed in OUTPUT_ERROR_STEPS its own BP1 (δ = Jᵀ∇ₐC when SymPy leaves no elementwise form).  Each
+# takes the same arguments as the elementwise function it replaces.
+ACTIVATION_STEPS = {}
+OUTPUT_ERROR_STEPS = {}
+
+
 def _any_of(conditions, indent=" " * 12):
     """``a or b or ...`` in parentheses, one condition a line."""
     return "(" + f"\n{indent}or ".join(conditions) + ")" if len(conditions) > 1 else "".join(conditions)
@@ -511,14 +527,15 @@ def plan(network):
                       network.activations[n - 1])
         target = f"z{n}" if n == L and needs_z else f"a{n}"
         layer.forward += _weighted_input_steps(n, prev, target)
-        activation = _activation_steps(network, n, target, f"a{n}")
+        activation = ACTIVATION_STEPS.get(layer.activation, _activation_steps)(network, n, target, f"a{n}")
         if target == f"a{n}":
             _fold_bias(layer.forward[-1], activation[0], f"a{n}", f"b{n}")
         layer.forward += activation
         layers.append(layer)
 
     # Backward, from L down.
-    layers[-1].backward += _output_error_steps(network, derivation, bp, steps[L])
+    output_error = OUTPUT_ERROR_STEPS.get(network.activations[-1], _output_error_steps)
+    layers[-1].backward += output_error(network, derivation, bp, steps[L])
     for layer in layers[::-1]:
         n = layer.number
         prev = "X" if n == 1 else f"a{n - 1}"
