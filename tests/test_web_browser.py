@@ -171,8 +171,9 @@ def test_phone_width_has_no_sideways_scrolling(browser, base):
     page.wait_for_selector(".verdict.bad")
     assert no_horizontal_scroll(page)
     shot(page, "student-phone")
-    page.goto(base + "/grade")
-    assert no_horizontal_scroll(page)
+    for path in ("/?sizes=3,3,2", "/notes?sizes=3,3,2", "/codegen?sizes=3,3,2", "/grade"):
+        page.goto(base + path)
+        assert no_horizontal_scroll(page), path
     context.close()
 
 
