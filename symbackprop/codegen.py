@@ -253,7 +253,7 @@ class InPlace:
             raise _NotInPlace(expr)
         inner = self.emit(base)
         if power == -1:  # np.divide(1, x) is faster than np.reciprocal
-            return inner + self._ufunc("divide", before=["1"])
+            return inner + self._ufunc("divide", before=["1.0"])
         if power == 2:
             return inner + self._ufunc("square")
         if power == sp.S.Half:
