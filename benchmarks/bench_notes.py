@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from symbackprop.render import notes
+from symbackprop.render import notes, pdf
 from symbackprop.spec import Network
 
 NETWORKS = [("1,1,1,1", None, None), ("3,3,2", None, None), ("4,4,4,2", "relu,tanh,sigmoid", "cross_entropy"),
@@ -39,7 +39,7 @@ def parts(network):
         notes.write_notes([network], out)
         render = time.perf_counter() - start
         start = time.perf_counter()
-        notes.build_pdf(Path(out) / f"{notes.file_stem(network)}.tex")
+        pdf.build_pdf(Path(out) / f"{notes.file_stem(network)}.tex")
         pdf = time.perf_counter() - start
         pages = subprocess.run(["pdfinfo", str(Path(out) / f"{notes.file_stem(network)}.pdf")],
                                capture_output=True, text=True).stdout

@@ -1,9 +1,14 @@
 """The activation registry: adding an activation is one ``register(Activation(...))``.
 
-An entry holds the SymPy expression σ(t), the derivative written in terms of the activation's
-own output where the lectures do so (σ' = σ(1−σ) for the sigmoid), its LaTeX name, the open
-interval of its outputs and a numerically stable NumPy form.  The derivative itself is always
-computed by SymPy from the expression (``Activation.derivative``).
+An entry holds everything any part of symbackprop needs to know about an activation, so that
+no module or template ever branches on its name:
+
+* the SymPy expression σ(t) (its derivative is always computed by SymPy: ``derivative``), and
+  the derivative written in terms of the output a = σ(z) where the lectures do so (σ(1 − σ));
+* the name formulas give it (``latex``: σ, tanh, ReLU), for the lectures' form of σ';
+* a numerically stable NumPy form that keeps the dtype, and the interval of its outputs;
+* prose for the notes (what it is, where it is flat, what happens at its kinks) and its kink
+  points, where verify samples on both sides.
 """
 
 from dataclasses import dataclass
@@ -14,27 +19,41 @@ import sympy as sp
 
 from .printing import ordered_product
 
-_t = sp.Symbol("t", real=True)
-
 
 @dataclass(frozen=True)
 class Activation:
     name: str
-    latex: str  # how the notes name it, e.g. r"\tanh"
+    latex: str  # the function's name in formulas: r"\sigma", r"\tanh", r"\operatorname{ReLU}"
     expression: Callable  # t -> SymPy expression of σ(t)
     derivative_from_output: Callable  # a -> σ'(z) written with a = σ(z)
     numpy: Callable  # stable elementwise NumPy form, keeps the dtype
     output_range: tuple  # open interval (low, high) of σ's values
-    description: str
+    description: str  # what it is, in words, for the notes
+    flat: str = ""  # where its slope vanishes, and what that does to the gradient
+    kinks: tuple = ()  # values of z where σ has no derivative (verify samples both sides)
+    at_kinks: str = ""  # the value symbackprop takes for σ' there, in words
+    title: str = ""  # how prose names it: "ReLU" (default: the name)
+
+    @property
+    def words(self):
+        return self.title or self.name
 
     def derivative(self, t):
         """σ'(t), computed by SymPy from the expression."""
         s = sp.Dummy("s", real=True)
         return sp.diff(self.expression(s), s).subs(s, t)
 
+    def named(self, t):
+        """σ(t) as the named function the lectures write: σ(z), tanh(z), ReLU(z)."""
+        return sp.Function(self.latex)(t)
+
     def lecture_derivative(self, sigma_of_t):
         """σ'(z) written in terms of σ(z), as the lectures write it: σ(z)(1 − σ(z))."""
         return self.derivative_from_output(sigma_of_t)
+
+    def lecture_form(self, t):
+        """σ'(t) in terms of the named function: σ(t)(1 − σ(t)), 1 − tanh²(t)."""
+        return self.derivative_from_output(self.named(t))
 
 
 REGISTRY = {}
@@ -55,6 +74,8 @@ def _np_sigmoid(z):
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
+LEAK = sp.Rational(1, 100)
+
 register(Activation(
     name="sigmoid",
     latex=r"\sigma",
@@ -62,7 +83,9 @@ register(Activation(
     derivative_from_output=lambda a: ordered_product(a, 1 - a),  # σ(1 − σ), in the lectures' order
     numpy=_np_sigmoid,
     output_range=(0, 1),
-    description="the logistic function 1/(1+e^{-z}); it saturates for large |z|",
+    description="the logistic sigmoid 1/(1 + e^(-z)), which squashes any z into (0, 1)",
+    flat="for large |z| the sigmoid saturates: its slope σ'(z) = σ(z)(1 − σ(z)) is at most 1/4 and nearly 0 "
+         "far from 0, so a saturated neuron passes almost no gradient back",
 ))
 
 register(Activation(
@@ -72,7 +95,9 @@ register(Activation(
     derivative_from_output=lambda a: 1 - a**2,
     numpy=np.tanh,
     output_range=(-1, 1),
-    description="the hyperbolic tangent; like the sigmoid but centred on 0",
+    description="the hyperbolic tangent, which squashes any z into (-1, 1) and is centred on 0",
+    flat="for large |z| tanh saturates: its slope 1 − tanh²(z) is at most 1 and nearly 0 far from 0, so a "
+         "saturated neuron passes almost no gradient back",
 ))
 
 register(Activation(
@@ -82,7 +107,27 @@ register(Activation(
     derivative_from_output=lambda a: sp.Heaviside(a, 0),
     numpy=lambda z: np.maximum(z, 0),
     output_range=(0, sp.oo),
-    description="max(0, z); its slope is 1 for z > 0 and 0 below, so it does not saturate for z > 0",
+    description="the rectified linear unit max(0, z)",
+    flat="for z < 0 the ReLU is flat: its slope is 0, so a neuron that is off passes no gradient back (a dead "
+         "ReLU); for z > 0 its slope is 1 and it never saturates",
+    kinks=(0,),
+    at_kinks="ReLU has no derivative at z = 0; symbackprop takes ReLU'(0) = 0",
+    title="ReLU",
+))
+
+register(Activation(
+    name="leaky_relu",
+    latex=r"\operatorname{LReLU}",
+    expression=lambda t: sp.Piecewise((t, t > 0), (LEAK * t, True)),
+    derivative_from_output=lambda a: sp.Piecewise((1, a > 0), (LEAK, True)),
+    numpy=lambda z: np.maximum(z, 0.01 * z),
+    output_range=(-sp.oo, sp.oo),
+    description="the leaky ReLU: z for z > 0 and 0.01 z below, so that it is never completely flat",
+    flat="for z < 0 the leaky ReLU's slope is only 0.01: a neuron that is off passes back a hundredth of the "
+         "gradient, never nothing; for z > 0 its slope is 1",
+    kinks=(0,),
+    at_kinks="the leaky ReLU has no derivative at z = 0; symbackprop takes the slope 0.01 there",
+    title="leaky ReLU",
 ))
 
 register(Activation(
@@ -93,6 +138,8 @@ register(Activation(
     numpy=lambda z: z,
     output_range=(-sp.oo, sp.oo),
     description="no nonlinearity: a = z",
+    flat="its slope is 1 everywhere, so it never gates the gradient (and a network of identity layers is just "
+         "one linear map)",
 ))
 
 register(Activation(
@@ -102,5 +149,7 @@ register(Activation(
     derivative_from_output=lambda a: 1 - sp.exp(-a),
     numpy=lambda z: np.logaddexp(0, z),
     output_range=(0, sp.oo),
-    description="ln(1+e^z), a smooth ReLU whose slope is the sigmoid",
+    description="ln(1 + e^z), a smooth ReLU whose slope is the sigmoid",
+    flat="for z far below 0 softplus is flat (its slope, the sigmoid of z, is nearly 0); for large z its slope "
+         "is nearly 1",
 ))

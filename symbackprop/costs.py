@@ -1,9 +1,12 @@
 """The cost registry: adding a cost is one ``register(Cost(...))``.
 
 A cost is a sum over the output neurons of a per-neuron term c(a_j, y_j); the lectures'
-``quadratic`` has no ½.  The derivative ∂C₀/∂a_j is computed by SymPy in ``derive``.
-``numpy`` gives the per-example cost from the output layer's z as well as a, so that
-cross-entropy can be written stably in terms of z (it needs a sigmoid output layer).
+``quadratic`` has no ½.  An entry holds everything any part of symbackprop needs to know, so
+that no module or template branches on its name: the SymPy term, the slope ∂c/∂a as the
+lectures write it (checked against SymPy's derivative by ``derive`` and by the tests), a
+stable NumPy form, the output range it needs, and prose for the notes.  ``numpy`` gives the
+per-example cost from the output layer's z as well as a, so that cross-entropy can be written
+stably in terms of z.
 """
 
 from dataclasses import dataclass
@@ -12,6 +15,8 @@ from typing import Callable, Optional
 import numpy as np
 import sympy as sp
 
+from .printing import ordered_product
+
 
 @dataclass(frozen=True)
 class Cost:
@@ -19,7 +24,14 @@ class Cost:
     per_neuron: Callable  # (a, y) -> SymPy expression of one output neuron's term
     numpy: Callable  # (a, z, y) -> per-example cost, shape (batch,), stable
     needs_output_range: Optional[tuple]  # open interval the outputs must lie in, if any
-    description: str
+    description: str  # what it adds up, in words, for the notes
+    slope: Callable = None  # (a, y) -> ∂c/∂a as the lectures write it (None: SymPy's, tidied)
+    slope_meaning: str = ""  # what ∂C₀/∂a says, in words
+    title: str = ""  # how prose names it: "cross-entropy" (default: the name)
+
+    @property
+    def words(self):
+        return self.title or self.name
 
 
 REGISTRY = {}
@@ -39,7 +51,12 @@ register(Cost(
     per_neuron=lambda a, y: (a - y) ** 2,
     numpy=lambda a, z, y: np.sum((a - y) ** 2, axis=-1),
     needs_output_range=None,
-    description="the lectures' squared error, summed over the output neurons, with no 1/2",
+    description="the squared error: it adds up the squares of the differences between the output "
+                "activations and the desired outputs (the lectures' convention, with no 1/2)",
+    slope=lambda a, y: ordered_product(2, a - y),
+    slope_meaning="proportional to the difference between the output and what we want it to be: if the output "
+                  "is far off, even slight changes of it have a big impact on the cost",
+    title="quadratic",
 ))
 
 register(Cost(
@@ -47,7 +64,12 @@ register(Cost(
     per_neuron=lambda a, y: sp.Rational(1, 2) * (a - y) ** 2,
     numpy=lambda a, z, y: 0.5 * np.sum((a - y) ** 2, axis=-1),
     needs_output_range=None,
-    description="half the squared error, as in Nielsen's book; its derivative has no 2",
+    description="half the squared error, as in Nielsen's book: it adds up half the squares of the "
+                "differences between the output activations and the desired outputs",
+    slope=lambda a, y: a - y,
+    slope_meaning="the difference between the output and what we want it to be (the 1/2 cancels the 2 of the "
+                  "square): the further off, the stronger the signal",
+    title="half quadratic",
 ))
 
 
@@ -61,5 +83,10 @@ register(Cost(
     per_neuron=lambda a, y: -(y * sp.log(a) + (1 - y) * sp.log(1 - a)),
     numpy=_np_cross_entropy,
     needs_output_range=(0, 1),
-    description="binary cross-entropy; with a sigmoid output its error term is simply a - y",
+    description="the binary cross-entropy: for each output it adds up −ln a where the desired output is 1 "
+                "and −ln(1 − a) where it is 0, so a confidently wrong output costs a lot",
+    slope=lambda a, y: (a - y) / (a * (1 - a)),
+    slope_meaning="(a − y)/(a(1 − a)): the error a − y, divided by the sigmoid's own slope a(1 − a), which is why "
+                  "the two cancel at a sigmoid output",
+    title="cross-entropy",
 ))

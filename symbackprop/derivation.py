@@ -7,11 +7,13 @@ wrong: which paths exist (w_{jk} reaches C₀ only through z_j; a_k through ever
 layer above, hence the sum over paths).  Nothing here depends on layer widths, and the work
 is one constant-size block per layer: O(depth).
 
-``derive(network)`` returns a :class:`Derivation`; printers, templates, ``verify`` and
-``codegen`` only read it.
+``derive(network)`` returns a :class:`Derivation` (computed once per network and cached);
+printers, templates, ``verify`` (through :meth:`Derivation.forms`), ``check`` and ``codegen``
+only read it.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy as sp
 
@@ -19,20 +21,34 @@ from . import model
 from . import notation as nt
 from . import printing
 
-MEANINGS = {
-    "input_activation": "how strongly the previous neuron fires: a nudge to the weight matters "
-                        "more when the input neuron is active (neurons that fire together wire together)",
-    "activation_slope": "the slope of the activation gates how much of the nudge to z passes "
-                        "through; where the activation saturates (a flat sigmoid) it kills the gradient",
-    "cost_slope": "the size of the error: the further the output is from the desired y, "
-                  "the stronger the signal",
-    "bias": "a nudge to the bias moves z by exactly that nudge, so this factor is 1",
-    "weight": "the weight of the connection: how strongly the previous activation feeds this neuron",
-    "upstream": "how sensitive the cost is to this activation, already found one layer later "
-                "(this is what propagates back)",
-    "upstream_delta": "the error δ of the neuron in the layer above, already found "
-                      "(this is what propagates back)",
+@dataclass(frozen=True)
+class Role:
+    """What one kind of chain-rule factor is: its ratio, a short name, and what it means."""
+
+    ratio: str  # the local derivative it is, e.g. ∂z/∂w
+    name: str  # a short name for diagnoses: "the activation feeding the weight"
+    meaning: str  # what it says, for the notes' table and the JSON
+
+
+ROLES = {
+    "input_activation": Role("∂z/∂w", "the activation feeding the weight",
+                             "how strongly the previous neuron fires: a nudge to the weight matters more when the "
+                             "input neuron is active (neurons that fire together wire together)"),
+    "activation_slope": Role("∂a/∂z", "the slope of the activation",
+                             "the slope of the activation gates how much of the nudge to z passes through; where "
+                             "the activation saturates or is flat, it shrinks the gradient"),
+    "cost_slope": Role("∂C₀/∂a", "the slope of the cost",
+                       "the size of the error: the further the output is from the desired y, the stronger the signal"),
+    "bias": Role("∂z/∂b", "the bias's factor 1", "a nudge to the bias moves z by exactly that nudge, so this factor is 1"),
+    "weight": Role("∂z/∂a", "the weight of the connection",
+                   "the weight of the connection: how strongly the previous activation feeds this neuron"),
+    "upstream": Role("∂C₀/∂a one layer up", "what propagates back from the layer above",
+                     "how sensitive the cost is to this activation, already found one layer later "
+                     "(this is what propagates back)"),
+    "upstream_delta": Role("δ one layer up", "the error of the layer above",
+                           "the error δ of the neuron in the layer above, already found (this is what propagates back)"),
 }
+"""The one table of factor roles, read by derive, the notes and verify's diagnoses."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +61,7 @@ class Factor:
 
     @property
     def meaning(self):
-        return MEANINGS[self.role]
+        return ROLES[self.role].meaning
 
     def to_dict(self):
         return {"partial": printing.latex(self.partial), "value": printing.latex(self.value),
@@ -123,6 +139,8 @@ class PathSum(_Shows):
     index: sp.Symbol
     upper: sp.Expr
     about: str = ""
+    matrix_lhs: sp.Expr = None  # the same for the whole layer: ∂C₀/∂a^{(l)} = (w^{(l+1)})^T δ^{(l+1)}
+    matrix_rhs: sp.Expr = None
     kind = "path_sum"
 
     @property
@@ -211,17 +229,24 @@ class ActivationSlope(_Shows):
 
     name: str
     layers: tuple
-    expression: sp.Expr  # σ(z)
+    named: sp.Expr  # σ(z) under its own name: tanh(z), ReLU(z)
+    expression: sp.Expr  # what that is: 1/(1 + e^{-z})
     derivative: sp.Expr  # σ'(z), by sp.diff
-    lecture_form: sp.Expr  # in terms of σ(z), e.g. σ(z)(1 − σ(z))
+    lecture_form: sp.Expr  # in terms of the named function, e.g. σ(z)(1 − σ(z)), 1 − tanh²(z)
     from_output: sp.Expr  # in terms of a = σ(z), for code: a(1 − a)
+
+    @property
+    def named_prime(self):
+        """σ' under the activation's own name, as LaTeX: tanh'(z)."""
+        return printing.latex(self.named).replace("(z)", "'(z)", 1)
 
     def latex(self):
         forms = dict.fromkeys([printing.latex(self.derivative), printing.latex(self.lecture_form)])
-        return rf"\sigma(z) = {printing.latex(self.expression)}, \quad \sigma'(z) = {' = '.join(forms)}"
+        return (rf"{printing.latex(self.named)} = {printing.latex(self.expression)}, \quad "
+                rf"{self.named_prime} = {' = '.join(forms)}")
 
     def text(self):
-        return f"σ(z) = {printing.text(self.expression)}, σ'(z) = {printing.text(self.derivative)}"
+        return f"{printing.text(self.named)} = {printing.text(self.expression)}, σ'(z) = {printing.text(self.derivative)}"
 
     def to_dict(self):
         return {"name": self.name, "layers": list(self.layers),
@@ -237,19 +262,19 @@ class Chain(_Shows):
     definitions: tuple
     steps: tuple  # per layer, from L down: weight, bias, previous activation
 
-    def upstream_values(self):
-        """{∂C₀/∂a^{(l)}: its value} for substituting the recursion out."""
-        return {s.lhs: s.rhs for s in self.steps if s.target.base == nt.a}
+    def flat_factors(self, step):
+        """The step's factors with every upstream ∂C₀/∂a^{(l)} replaced by that step's own
+        factors: the whole path from the target to the cost, one Factor per local derivative."""
+        by_lhs = {s.lhs: s for s in self.steps if s.target.base == nt.a}
+        out = []
+        for factor in step.factors:
+            inner = by_lhs.get(factor.value) if factor.role == "upstream" else None
+            out += self.flat_factors(inner) if inner is not None else [factor]
+        return out
 
     def expanded(self, step):
-        """The step's value with every upstream ∂C₀/∂a^{(l)} replaced by its own value."""
-        values = self.upstream_values()
-        expr = step.rhs
-        while True:
-            new = expr.xreplace(values)
-            if new == expr:
-                return expr
-            expr = new
+        """The step's value with the recursion written out: the product of its flat factors."""
+        return printing.ordered_product(*[f.value for f in self.flat_factors(step)])
 
     def latex(self):
         return r" \\ ".join(s.latex() for s in self.steps)
@@ -258,9 +283,20 @@ class Chain(_Shows):
         return "\n".join(s.text() for s in self.steps)
 
 
+@dataclass(frozen=True)
+class Form:
+    """One statement of the derivation, as verify looks it up: lhs = rhs for a general layer
+    and neurons (l, j, k), with the chain-rule factors it is made of (for the diagnosis)."""
+
+    lhs: sp.Expr
+    rhs: sp.Expr
+    factors: tuple = ()
+    source: str = ""  # where it comes from: "BP2", "paths", "factor", ...
+
+
 @dataclass(frozen=True, eq=False)
 class Derivation(_Shows):
-    """Everything derived for one network.  Read by render, verify and codegen."""
+    """Everything derived for one network.  Read by render, verify, check and codegen."""
 
     network: object
     chain: Chain
@@ -269,18 +305,73 @@ class Derivation(_Shows):
     bias: ChainRule  # ∂C₀/∂b^{(L)}_j
     paths: PathSum  # ∂C₀/∂a^{(L-1)}_k
     general_weight: ChainRule  # ∂C₀/∂w^{(l)}_{jk} for any layer
+    general_bias: ChainRule  # ∂C₀/∂b^{(l)}_j
+    general_paths: PathSum  # ∂C₀/∂a^{(l-1)}_k
     delta: Definition  # δ^{(l)}_j := ∂C₀/∂z^{(l)}_j
     bp: tuple  # BP1..BP4
     average: Definition  # ∂C/∂w = (1/n) Σ_x ∂C_x/∂w
     gradient: tuple  # the entries of ∇C, per layer
     layers: tuple  # LayerStep for L, L-1, ..., 1
     slopes: tuple  # ActivationSlope per distinct activation
-    output_error: sp.Expr  # δ^{(L)}_j simplified for this cost and output activation, in a, y
-    output_error_symbols: tuple  # (a, y) of output_error
+    cost_term: sp.Expr  # c(a, y), one output neuron's term of C₀, in notation's output and target
     cost_slope: sp.Expr  # ∂C₀/∂a^{(L)}_j for this cost
+    output_error: sp.Expr  # δ^{(L)}_j simplified for this cost and output activation, in a, y
+    output_error_cancels: bool  # the cost's slope and the output activation's σ' cancel (a − y)
+
+    @property
+    def output_error_symbols(self):
+        """(a, y): the symbols ``output_error`` and ``cost_term`` are written in."""
+        return nt.output, nt.target
+
+    @property
+    def output_error_indexed(self):
+        """δ^{(L)}_j for this cost and output activation, written with a^{(L)}_j and y_j."""
+        return printing.ordered_xreplace(self.output_error, {nt.output: nt.a[nt.L, nt.j], nt.target: nt.y[nt.j]})
 
     def bp_equation(self, name):
         return next(e for e in self.bp if e.name == name)
+
+    def slope(self, name):
+        """The ActivationSlope of the activation ``name``."""
+        return next(s for s in self.slopes if s.name == name)
+
+    def forms(self):
+        """Every statement of the derivation as a :class:`Form`: the output layer's first (with
+        this cost's slope), then those for any layer l, index forms, matrix forms, local factors.
+        verify finds the expected right-hand side of a student's left-hand side here."""
+        L, j = nt.L, nt.j
+        bp = {e.name: e for e in self.bp}
+        cost = Factor(nt.partial(nt.C0, nt.a[L, j]), self.cost_slope, "cost_slope")
+        out_slope = bp["BP1"].derived_from.factors[0]
+        output_error = printing.ordered_product(self.cost_slope, out_slope.value)
+        bp2_paths = bp["BP2"].derived_from
+        bp2_factors = (*bp2_paths.path.factors, Factor(nt.partial(nt.a[nt.l, j], nt.z[nt.l, j]),
+                                                        nt.sigma_prime(nt.z[nt.l, j]), "activation_slope"))
+        chains = (self.weight, self.bias, self.general_weight, self.general_bias)
+        forms = [
+            Form(cost.partial, cost.value, (cost,), "cost slope"),
+            *(Form(c.lhs, c.rhs, c.factors, "chain rule") for c in chains[:2]),
+            Form(self.paths.lhs, self.paths.rhs, self.paths.path.factors, "paths"),
+            Form(bp["BP1"].index_lhs, output_error, (out_slope, cost), "BP1"),
+            Form(nt.partial(nt.C0, nt.z[L, j]), output_error, (out_slope, cost), "BP1"),
+            Form(bp["BP1"].matrix_lhs, bp["BP1"].matrix_rhs, (), "BP1"),
+            Form(nt.partial(nt.C0, nt.a[L]), nt.grad_a_C(), (), "BP1"),
+            *(Form(c.lhs, c.rhs, c.factors, "chain rule") for c in chains[2:]),
+            Form(self.general_paths.lhs, self.general_paths.rhs, self.general_paths.path.factors, "paths"),
+            Form(bp2_paths.lhs, bp2_paths.rhs, bp2_paths.path.factors, "BP2"),
+        ]
+        for name in ("BP2", "BP3", "BP4"):
+            e = bp[name]
+            factors = bp2_factors if name == "BP2" else e.derived_from.factors
+            forms.append(Form(e.index_lhs, e.index_rhs, factors, name))
+            if name == "BP2":
+                forms.append(Form(nt.partial(nt.C0, nt.z[nt.l, j]), e.index_rhs, factors, name))
+            forms.append(Form(e.matrix_lhs, e.matrix_rhs, (), name))
+        forms.append(Form(bp2_paths.matrix_lhs, bp2_paths.matrix_rhs, (), "BP2"))
+        for factor in (*self.general_weight.factors[:2], *self.general_bias.factors[:1],
+                       *self.general_paths.path.factors[:1]):
+            forms.append(Form(factor.partial, factor.value, (factor,), "factor"))
+        return tuple(forms)
 
     def latex(self):
         return r" \\ ".join([e.latex() for e in self.bp])
@@ -299,23 +390,23 @@ class Derivation(_Shows):
                       "steps": [s.to_dict() for s in self.chain.steps]},
             "indexed": {"definitions": [d.to_dict() for d in self.definitions],
                         "weight": self.weight.to_dict(), "bias": self.bias.to_dict(),
-                        "paths": self.paths.to_dict(), "general_weight": self.general_weight.to_dict()},
+                        "paths": self.paths.to_dict(), "general_weight": self.general_weight.to_dict(),
+                        "general_bias": self.general_bias.to_dict(), "general_paths": self.general_paths.to_dict()},
             "delta": self.delta.to_dict(),
             "bp": [e.to_dict() for e in self.bp],
             "average": self.average.to_dict(),
             "gradient": [printing.latex(g) for g in self.gradient],
             "layers": [s.to_dict() for s in self.layers],
             "activations": [s.to_dict() for s in self.slopes],
-            "cost": {"name": net.cost, "per_neuron": printing.latex(
-                net.cost_entry.per_neuron(*self.output_error_symbols)),
-                "slope": printing.latex(self.cost_slope),
-                "output_error": printing.latex(self.output_error)},
+            "cost": {"name": net.cost, "per_neuron": printing.latex(self.cost_term),
+                     "slope": printing.latex(self.cost_slope),
+                     "output_error": printing.latex(self.output_error)},
         }
 
 
 # The derivation -----------------------------------------------------------------------------
 
-def _d(expr, var):
+def local_derivative(expr, var):
     """A local derivative, computed by SymPy."""
     return sp.diff(expr, var)
 
@@ -340,9 +431,18 @@ def _tidy(expr):
     return num if den == 1 else num / sp.Mul(*dparts)
 
 
-def _cost_slope(cost, a, y):
-    """∂c/∂a by SymPy, tidied."""
-    return _tidy(_d(cost.per_neuron(a, y), a))
+def cost_slope(cost, a, y):
+    """∂c/∂a: SymPy's derivative, written as the registry's lectures' form when it has one.
+
+    The registry's form is checked against SymPy's derivative, so a wrong entry cannot pass.
+    """
+    derivative = local_derivative(cost.per_neuron(a, y), a)
+    if cost.slope is None:
+        return _tidy(derivative)
+    form = cost.slope(a, y)
+    if sp.simplify(printing.plain(form) - derivative) != 0:
+        raise ValueError(f"the cost registry's slope for {cost.name} is not the derivative of its term")
+    return form
 
 
 def _chain(network):
@@ -356,18 +456,18 @@ def _chain(network):
         Definition(nt.C0, model.chain_cost(cost), "the cost of one training example"),
     )
     steps = []
-    upstream = Factor(nt.partial(nt.C0, nt.a[L]), _cost_slope(cost, nt.a[L], nt.Y), "cost_slope")
+    upstream = Factor(nt.partial(nt.C0, nt.a[L]), cost_slope(cost, nt.a[L], nt.target), "cost_slope")
     for i in range(depth):
         layer = L - i
         zdef = model.chain_weighted_input(layer)
         slope = Factor(nt.partial(nt.a[layer], nt.z[layer]),
-                       _d(model.chain_activation(layer), nt.z[layer]), "activation_slope")
-        dw = Factor(nt.partial(nt.z[layer], nt.w[layer]), _d(zdef, nt.w[layer]), "input_activation")
-        db = Factor(nt.partial(nt.z[layer], nt.b[layer]), _d(zdef, nt.b[layer]), "bias")
+                       local_derivative(model.chain_activation(layer), nt.z[layer]), "activation_slope")
+        dw = Factor(nt.partial(nt.z[layer], nt.w[layer]), local_derivative(zdef, nt.w[layer]), "input_activation")
+        db = Factor(nt.partial(nt.z[layer], nt.b[layer]), local_derivative(zdef, nt.b[layer]), "bias")
         steps.append(ChainRule(nt.w[layer], (dw, slope, upstream), "weight"))
         steps.append(ChainRule(nt.b[layer], (db, slope, upstream), "bias"))
         if i < depth - 1:  # a^{(0)} is the input, which nobody adjusts
-            da = Factor(nt.partial(nt.z[layer], nt.a[layer - 1]), _d(zdef, nt.a[layer - 1]), "weight")
+            da = Factor(nt.partial(nt.z[layer], nt.a[layer - 1]), local_derivative(zdef, nt.a[layer - 1]), "weight")
             step = ChainRule(nt.a[layer - 1], (da, slope, upstream), "previous activation")
             steps.append(step)
             upstream = Factor(step.lhs, step.lhs, "upstream")
@@ -379,15 +479,16 @@ def _indexed(cost, layer):
     j, k = nt.j, nt.k
     term = model.weighted_input_term(layer, j, k)
     slope = Factor(nt.partial(nt.a[layer, j], nt.z[layer, j]),
-                   _d(model.activation(layer, j), nt.z[layer, j]), "activation_slope")
+                   local_derivative(model.activation(layer, j), nt.z[layer, j]), "activation_slope")
     if layer == nt.L:
-        value = _cost_slope(cost, nt.a[layer, j], nt.y[j])
+        value = cost_slope(cost, nt.a[layer, j], nt.y[j])
         upstream = Factor(nt.partial(nt.C0, nt.a[layer, j]), value, "cost_slope")
     else:
         upstream = Factor(nt.partial(nt.C0, nt.a[layer, j]), nt.partial(nt.C0, nt.a[layer, j]), "upstream")
-    dw = Factor(nt.partial(nt.z[layer, j], nt.w[layer, j, k]), _d(term, nt.w[layer, j, k]), "input_activation")
-    db = Factor(nt.partial(nt.z[layer, j], nt.b[layer, j]), _d(term, nt.b[layer, j]), "bias")
-    da = Factor(nt.partial(nt.z[layer, j], nt.a[layer - 1, k]), _d(term, nt.a[layer - 1, k]), "weight")
+    dw = Factor(nt.partial(nt.z[layer, j], nt.w[layer, j, k]), local_derivative(term, nt.w[layer, j, k]),
+                "input_activation")
+    db = Factor(nt.partial(nt.z[layer, j], nt.b[layer, j]), local_derivative(term, nt.b[layer, j]), "bias")
+    da = Factor(nt.partial(nt.z[layer, j], nt.a[layer - 1, k]), local_derivative(term, nt.a[layer - 1, k]), "weight")
     weight = ChainRule(nt.w[layer, j, k], (dw, slope, upstream), "a weight only reaches the cost through z_j")
     bias = ChainRule(nt.b[layer, j], (db, slope, upstream), "the bias, with ∂z/∂b = 1")
     # a^{(l-1)}_k enters z^{(l)}_j for every j of layer l: one path per j, and they add up.
@@ -399,28 +500,28 @@ def _indexed(cost, layer):
 def _bp1():
     """BP1: δ^{(L)}_j = ∂C₀/∂a^{(L)}_j σ'(z^{(L)}_j), the chain rule through a^{(L)}_j."""
     j, L = nt.j, nt.L
-    slope = Factor(nt.partial(nt.a[L, j], nt.z[L, j]), _d(model.activation(L, j), nt.z[L, j]), "activation_slope")
+    slope = Factor(nt.partial(nt.a[L, j], nt.z[L, j]), local_derivative(model.activation(L, j), nt.z[L, j]),
+                   "activation_slope")
     cost = Factor(nt.partial(nt.C0, nt.a[L, j]), nt.partial(nt.C0, nt.a[L, j]), "cost_slope")
     chain = ChainRule(nt.z[L, j], (slope, cost), "the output error")
     return BPEquation("BP1", "error at the output layer", nt.delta[L, j],
-                      printing.ordered_product(cost.value, slope.value), nt.matrix("delta", L),
-                      sp.HadamardProduct(nt.matrix("grad", L), nt.elementwise_sigma_prime(nt.matrix("z", L))),
-                      chain)
+                      printing.ordered_product(cost.value, slope.value), nt.delta[L],
+                      nt.Hadamard(nt.grad_a_C(), nt.sigma_prime(nt.z[L])), chain)
 
 
 def _bp2(l):
     """BP2: δ^{(l)}_j = Σ_k w^{(l+1)}_{kj} δ^{(l+1)}_k σ'(z^{(l)}_j): the paths through layer l+1."""
     j, k = nt.j, nt.k
     term = model.weighted_input_term(l + 1, k, j)
-    da = Factor(nt.partial(nt.z[l + 1, k], nt.a[l, j]), _d(term, nt.a[l, j]), "weight")
+    da = Factor(nt.partial(nt.z[l + 1, k], nt.a[l, j]), local_derivative(term, nt.a[l, j]), "weight")
     up = Factor(nt.partial(nt.C0, nt.z[l + 1, k]), nt.delta[l + 1, k], "upstream_delta")
-    paths = PathSum(ChainRule(nt.a[l, j], (da, up)), k, nt.n[l + 1] - 1, "sum over the paths through layer l+1")
-    slope = _d(model.activation(l, j), nt.z[l, j])
+    back = nt.matrix_product(nt.Transposed(nt.w[l + 1]), nt.delta[l + 1])
+    paths = PathSum(ChainRule(nt.a[l, j], (da, up)), k, nt.n[l + 1] - 1, "sum over the paths through layer l+1",
+                    nt.partial(nt.C0, nt.a[l]), back)
+    slope = local_derivative(model.activation(l, j), nt.z[l, j])
     return BPEquation("BP2", "error of a layer from the error of the next",
-                      nt.delta[l, j], printing.ordered_product(paths.rhs, slope), nt.matrix("delta", l),
-                      sp.HadamardProduct(nt.matrix("w", l + 1).T * nt.matrix("delta", l + 1),
-                                         nt.elementwise_sigma_prime(nt.matrix("z", l))),
-                      paths)
+                      nt.delta[l, j], printing.ordered_product(paths.rhs, slope), nt.delta[l],
+                      nt.Hadamard(back, nt.sigma_prime(nt.z[l])), paths)
 
 
 def _bp3_bp4(l):
@@ -428,14 +529,13 @@ def _bp3_bp4(l):
     j, k = nt.j, nt.k
     term = model.weighted_input_term(l, j, k)
     up = Factor(nt.partial(nt.C0, nt.z[l, j]), nt.delta[l, j], "upstream_delta")
-    db = Factor(nt.partial(nt.z[l, j], nt.b[l, j]), _d(term, nt.b[l, j]), "bias")
-    dw = Factor(nt.partial(nt.z[l, j], nt.w[l, j, k]), _d(term, nt.w[l, j, k]), "input_activation")
+    db = Factor(nt.partial(nt.z[l, j], nt.b[l, j]), local_derivative(term, nt.b[l, j]), "bias")
+    dw = Factor(nt.partial(nt.z[l, j], nt.w[l, j, k]), local_derivative(term, nt.w[l, j, k]), "input_activation")
     bias, weight = ChainRule(nt.b[l, j], (db, up), "the bias"), ChainRule(nt.w[l, j, k], (dw, up), "a weight")
     bp3 = BPEquation("BP3", "gradient with respect to a bias", bias.lhs, bias.rhs,
-                     nt.partial(nt.C0, nt.matrix("b", l)), nt.matrix("delta", l), bias)
+                     nt.partial(nt.C0, nt.b[l]), nt.delta[l], bias)
     bp4 = BPEquation("BP4", "gradient with respect to a weight", weight.lhs, weight.rhs,
-                     nt.partial(nt.C0, nt.matrix("w", l)),
-                     nt.matrix("delta", l) * nt.matrix("a", l - 1).T, weight)
+                     nt.partial(nt.C0, nt.w[l]), nt.matrix_product(nt.delta[l], nt.Transposed(nt.a[l - 1])), weight)
     return bp3, bp4
 
 
@@ -459,32 +559,33 @@ def _layers(network):
 
 def _slopes(network):
     out = []
-    t = sp.Symbol("z")
-    av = sp.Symbol("a")
+    z = sp.Symbol("z")
     for name in dict.fromkeys(network.activations):
         entry = network.activation(network.activations.index(name) + 1)
         layers = tuple(i + 1 for i, n in enumerate(network.activations) if n == name)
-        out.append(ActivationSlope(name, layers, entry.expression(t), entry.derivative(t),
-                                   entry.lecture_derivative(nt.sigma(t)), entry.derivative_from_output(av)))
+        out.append(ActivationSlope(name, layers, entry.named(z), entry.expression(z), entry.derivative(z),
+                                   entry.lecture_form(z), entry.derivative_from_output(nt.output)))
     return tuple(out)
 
 
-def _output_error(network):
-    """δ^{(L)}_j for this cost and output activation, in a and y, simplified by SymPy.
-
-    E.g. sigmoid with cross-entropy gives a − y: the simplification is SymPy's, not ours.
-    """
-    a, y = sp.Symbol("a"), sp.Symbol("y")
+def _output_error(network, slope):
+    """δ^{(L)}_j for this cost and output activation, in a and y, simplified by SymPy, and
+    whether that simplification cancelled σ' (sigmoid with cross-entropy gives a − y: the
+    simplification is SymPy's, not ours)."""
     out = network.activation(network.depth)
-    slope = _cost_slope(network.cost_entry, a, y)
-    product = printing.ordered_product(slope, out.derivative_from_output(a))
-    simplified = _tidy(sp.cancel(product))
-    error = simplified if sp.count_ops(simplified) < sp.count_ops(product) else product
-    return error, (a, y), slope
+    product = printing.ordered_product(slope, out.derivative_from_output(nt.output))
+    simplified = _tidy(sp.cancel(printing.plain(product)))
+    if sp.count_ops(simplified) < sp.count_ops(product):
+        return simplified, True
+    return product, False
 
 
+@lru_cache(maxsize=64)
 def derive(network=None):
-    """Derive backpropagation for ``network`` (default: the lectures' 1-1-1-1 sigmoid network)."""
+    """Derive backpropagation for ``network`` (default: the lectures' 1-1-1-1 sigmoid network).
+
+    Cached per network: check, notes, verify and codegen of one network share one derivation.
+    """
     from .spec import Network
 
     network = Network.parse() if network is None else network
@@ -496,19 +597,20 @@ def derive(network=None):
         Definition(nt.C0, model.cost(cost), "the cost of one training example, summed over the outputs"),
     )
     weight, bias, paths = _indexed(cost, nt.L)
-    general_weight, _, _ = _indexed(cost, l)
+    general_weight, general_bias, general_paths = _indexed(cost, l)
     delta_def, bp = _bp()
     average = Definition(nt.partial(nt.C, nt.w[l, j, k]),
                          printing.ordered_product(1 / nt.n_examples, sp.Sum(
                              nt.partial(nt.Cx, nt.w[l, j, k]), (nt.x, 1, nt.n_examples))),
                          "the full cost averages the costs of the n training examples")
     gradient = tuple(g for number in range(1, network.depth + 1)
-                     for g in (nt.partial(nt.C, nt.matrix("w", number)), nt.partial(nt.C, nt.matrix("b", number))))
-    error, symbols, slope = _output_error(network)
+                     for g in (nt.partial(nt.C, nt.w[number]), nt.partial(nt.C, nt.b[number])))
+    slope = cost_slope(cost, nt.output, nt.target)
+    error, cancels = _output_error(network, slope)
     return Derivation(
         network=network, chain=_chain(network), definitions=definitions, weight=weight, bias=bias,
-        paths=paths, general_weight=general_weight, delta=delta_def, bp=bp, average=average,
-        gradient=gradient, layers=_layers(network), slopes=_slopes(network),
-        output_error=error, output_error_symbols=symbols,
-        cost_slope=_cost_slope(cost, nt.a[nt.L, j], nt.y[j]),
+        paths=paths, general_weight=general_weight, general_bias=general_bias, general_paths=general_paths,
+        delta=delta_def, bp=bp, average=average, gradient=gradient, layers=_layers(network),
+        slopes=_slopes(network), cost_term=cost.per_neuron(nt.output, nt.target),
+        cost_slope=cost_slope(cost, nt.a[nt.L, j], nt.y[j]), output_error=error, output_error_cancels=cancels,
     )

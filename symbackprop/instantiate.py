@@ -2,14 +2,18 @@
 
 BP1-BP4 are stated for a symbolic layer l and neurons j, k.  For a concrete network this
 module substitutes numbers for them, the layer widths for n_l and expands the finite sums, so
-``check``, ``verify`` and the tests can compare the derived formulas with ``sympy.diff`` of the
-fully expanded cost and with numbers.
+``check`` and the tests can compare the derived formulas with ``sympy.diff`` of the fully
+expanded cost and with numbers.  :func:`find` writes a statement of the derivation for a
+left-hand side a student typed (layer L - 1, neurons 0 and k, ...), which is how verify knows
+the expected right-hand side without restating any equation.
 """
+
+from dataclasses import dataclass
 
 import sympy as sp
 
 from . import notation as nt
-from .printing import plain
+from .printing import ordered_xreplace, plain, rebuilt
 
 
 def layer_values(network):
@@ -75,31 +79,208 @@ def expand_deltas(formulas, delta_formulas):
     return {key: value.xreplace(resolved) for key, value in formulas.items()}
 
 
-def _entry(kind, layer, r, c):
-    if kind == "w":
-        return nt.w[layer, r, c]
-    if kind == "y":
-        return nt.y[r]
-    if kind == "grad":
-        return nt.partial(nt.C0, nt.a[layer, r])
-    return {"a": nt.a, "z": nt.z, "b": nt.b, "delta": nt.delta}[kind][layer, r]
+def _whole(element, network, **indices):
+    """A whole-layer quantity (a^{(l)}, w^{(l)}, y, ∇_a C) written out entry by entry."""
+    if element == nt.target:
+        return sp.Matrix(network.width(network.depth), 1, lambda r, c: nt.y[r])
+    if isinstance(element, nt.grad_a_C):
+        depth = network.depth
+        return sp.Matrix(network.width(depth), 1, lambda r, c: nt.partial(nt.C0, nt.a[depth, r]))
+    layer = int(concrete(element.indices[0], network, **indices))
+    rows = network.width(layer)
+    if element.base == nt.w:
+        return sp.Matrix(rows, network.width(layer - 1), lambda r, c: nt.w[layer, r, c])
+    return sp.Matrix(rows, 1, lambda r, c: element.base[layer, r])
 
 
 def explicit_matrix(expr, network, **indices):
-    """A matrix-form expression (BP1-BP4) with every vector and matrix written out entry by
-    entry for the concrete layer given (``l=2``), then evaluated: an explicit SymPy Matrix."""
-    concrete_of = {}
-    for symbol in expr.atoms(sp.MatrixSymbol):
-        kind, layer = nt.matrix_part(symbol)
-        layer = int(concrete(layer, network, **indices))
-        rows = network.width(network.depth if kind == "y" else layer)
-        cols = network.width(layer - 1) if kind == "w" else 1
-        concrete_of[symbol] = sp.Matrix(rows, cols, lambda r, c, kind=kind, layer=layer: _entry(kind, layer, r, c))
-    # doit() would evaluate the entries ∂C₀/∂a of ∇_a C to 0: hold them as symbols meanwhile.
-    held = {}
-    for matrix in concrete_of.values():
-        for entry in matrix:
-            if isinstance(entry, sp.Derivative):
-                held.setdefault(entry, sp.Dummy("held"))
-    explicit = expr.xreplace({s: m.xreplace(held) for s, m in concrete_of.items()})
-    return sp.Matrix(explicit.doit()).xreplace({v: e for e, v in held.items()})
+    """A matrix-form expression (BP1-BP4) written out entry by entry for the concrete layer
+    given (``l=2``): an explicit SymPy Matrix of index-form entries.
+
+    Products of matrices and vectors, transposes and ⊙ are carried out; σ and σ' of a whole
+    layer act entry by entry, as the notation says.
+    """
+    def explicit(e):
+        if e == nt.target or isinstance(e, nt.grad_a_C) or nt.is_whole_layer(e):
+            return _whole(e, network, **indices)
+        if isinstance(e, nt.MatrixProduct):
+            out = explicit(e.args[0])
+            for factor in e.args[1:]:
+                out = out * explicit(factor)
+            return out
+        if isinstance(e, nt.Transposed):
+            return explicit(e.args[0]).T
+        if isinstance(e, nt.Hadamard):
+            out = explicit(e.args[0])
+            for factor in e.args[1:]:
+                out = out.multiply_elementwise(explicit(factor))
+            return out
+        if isinstance(e, (nt.sigma, nt.sigma_prime)):
+            return explicit(e.args[0]).applyfunc(e.func)
+        return e
+
+    return sp.Matrix(explicit(plain(expr)))
+
+
+# Finding a statement of the derivation for a left-hand side -------------------------------------
+
+_WILD = (nt.l, nt.j, nt.k)
+"""The symbols of the derivation's general forms that a left-hand side binds."""
+
+
+def _bind(pattern, value, binding):
+    """Extend ``binding`` so that the pattern index (l - 1, j, L) equals ``value``; False if not."""
+    wild = [s for s in pattern.free_symbols if s in _WILD]
+    if not wild:
+        return sp.expand(pattern - value) == 0
+    symbol, = wild
+    offset = pattern - symbol
+    if offset.free_symbols:
+        return False
+    solved = sp.expand(value - offset)
+    if symbol in binding:
+        return sp.expand(binding[symbol] - solved) == 0
+    binding[symbol] = solved
+    return True
+
+
+def unify(pattern, expr, binding=None):
+    """The binding of l, j, k under which ``pattern`` (a general left-hand side) is ``expr``,
+    or None: ∂C₀/∂w^{(l)}_{jk} against ∂C₀/∂w^{(L-1)}_{0k} gives {l: L - 1, j: 0, k: k}."""
+    binding = {} if binding is None else binding
+    if isinstance(pattern, sp.Derivative) and isinstance(expr, sp.Derivative):
+        (pv, _), = pattern.variable_count
+        (ev, _), = expr.variable_count
+        top = nt.C0 if expr.expr in nt.COSTS else expr.expr
+        if pattern.expr in nt.COSTS and top == nt.C0:
+            return unify(pv, ev, binding)
+        if unify(pattern.expr, top, binding) is None:
+            return None
+        return unify(pv, ev, binding)
+    if isinstance(pattern, sp.Indexed) and isinstance(expr, sp.Indexed):
+        if pattern.base != expr.base or len(pattern.indices) != len(expr.indices):
+            return None
+        for p_index, e_index in zip(pattern.indices, expr.indices):
+            if not _bind(p_index, e_index, binding):
+                return None
+        return binding
+    return binding if pattern == expr else None
+
+
+def bound_renames(expr, binding):
+    """New names for the indices of ``expr``'s sums that the binding would capture
+    (Σ_j w_{jk} with k -> j must become Σ_i w_{ij})."""
+    taken = set(binding).union(*(v.free_symbols for v in binding.values() if isinstance(v, sp.Basic)))
+    bound = {var for s in expr.atoms(sp.Sum) for var, *_ in s.limits}
+    renames = {}
+    for var in sorted(bound & taken, key=str):
+        renames[var] = nt.fresh_index(taken | bound | set(renames.values()))
+    return renames
+
+
+def substitute(expr, binding, renames=None):
+    """``expr`` with l, j, k replaced by the binding, sums' own indices renamed where they would
+    be captured, products kept in their written order."""
+    renames = bound_renames(expr, binding) if renames is None else renames
+    return ordered_xreplace(ordered_xreplace(expr, renames), binding)
+
+
+def map_indexed(expr, leaf):
+    """``expr`` with ``leaf`` applied to every Indexed and ∂X/∂Y, products kept in order."""
+    if isinstance(expr, (sp.Indexed, sp.Derivative)):
+        return leaf(expr)
+    if isinstance(expr, sp.Sum):
+        return sp.Sum(map_indexed(expr.function, leaf), *expr.limits)
+    if not expr.args:
+        return expr
+    return rebuilt(expr, [map_indexed(a, leaf) for a in expr.args])
+
+
+def _short(e):
+    if isinstance(e, sp.Derivative):
+        (var, _), = e.variable_count
+        return nt.partial(_short(e.expr), _short(var))
+    if isinstance(e, sp.Indexed) and (e.base in nt.LAYERED or e.base == nt.y):
+        return nt.whole_layer(e.base, e.indices[0] if e.base != nt.y else None)
+    return e
+
+
+def to_shorthand(expr):
+    """The lectures' one-neuron notation: a^{(l)}_0 -> a^{(l)}, y_0 -> y, sums of one term dropped."""
+    zero = {s: sp.Integer(0) for s in (nt.j, nt.k)}
+    expr = map_indexed(expr, lambda e: e.xreplace(zero) if isinstance(e, sp.Indexed) else e)
+    expr = expr.replace(lambda e: isinstance(e, sp.Sum),
+                        lambda e: ordered_xreplace(e.function, {v: sp.Integer(0) for v, *_ in e.limits}))
+    return map_indexed(expr, _short)
+
+
+def from_shorthand(expr):
+    """The one-neuron shorthand written with neuron 0: a^{(l)} -> a^{(l)}_0, w^{(l)} -> w^{(l)}_{00}."""
+    def full(e):
+        if isinstance(e, sp.Derivative):
+            (var, _), = e.variable_count
+            return nt.partial(full(e.expr), full(var))
+        if nt.is_whole_layer(e):
+            letter = nt.letter(e)
+            return e.base[(e.indices[0], *[sp.Integer(0)] * letter.neurons)]
+        return e
+    return map_indexed(expr, full)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A statement of the derivation written for a student's left-hand side."""
+
+    rhs: sp.Expr
+    factors: tuple  # (value, role) of the chain-rule factors, instantiated
+    source: str
+
+
+def _layers_relative(expr, depth):
+    """Concrete layers written relative to L (2 -> L - 1 when depth is 3), so they meet L."""
+    def leaf(e):
+        if isinstance(e, sp.Indexed) and e.base in nt.LAYERED and e.indices[0].is_Integer:
+            return e.base[(nt.relative_layer(e.indices[0], depth), *e.indices[1:])]
+        if isinstance(e, sp.Derivative):
+            (var, _), = e.variable_count
+            return nt.partial(leaf(e.expr), leaf(var))
+        return e
+    return map_indexed(expr, leaf)
+
+
+def _layers_exist(expr, depth):
+    """False when ``expr`` names a layer the network cannot have (L + 1, or below its lowest)."""
+    for e in expr.atoms(sp.Indexed):
+        letter = nt.letter(e)
+        if letter is None or letter.lowest_layer is None:
+            continue
+        layer = sp.sympify(e.indices[0]).subs(nt.L, depth)
+        if layer.is_Integer and not letter.lowest_layer <= int(layer) <= depth:
+            return False
+    return True
+
+
+def find(derivation, lhs, shorthand=False):
+    """Every statement of ``derivation`` whose left-hand side is ``lhs``, written for it: the
+    layer and neurons bound, the output layer's cost slope where the layer is L, numbered layers
+    kept numbered.  ``shorthand``: ``lhs`` is the lectures' one-neuron notation."""
+    depth = derivation.network.depth
+    numbered = any(e.indices[0].is_Integer for e in lhs.atoms(sp.Indexed) if e.base in nt.LAYERED)
+    target = _layers_relative(from_shorthand(lhs) if shorthand else lhs, depth)
+    out = []
+    for form in derivation.forms():
+        binding = unify(form.lhs, target)
+        if binding is None:
+            continue
+        renames = bound_renames(form.rhs, binding)
+        rhs = substitute(form.rhs, binding, renames)
+        if not _layers_exist(rhs, depth):
+            continue  # BP2 written at the output layer: it would need a layer L + 1
+        factors = tuple((substitute(f.value, binding, renames), f.role) for f in form.factors)
+        if numbered:
+            rhs = ordered_xreplace(rhs, {nt.L: sp.Integer(depth)})
+            factors = tuple((ordered_xreplace(v, {nt.L: sp.Integer(depth)}), role) for v, role in factors)
+        if shorthand:
+            rhs, factors = to_shorthand(rhs), tuple((to_shorthand(v), role) for v, role in factors)
+        out.append(Match(rhs, factors, form.source))
+    return out

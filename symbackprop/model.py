@@ -55,7 +55,7 @@ def chain_activation(layer):
 
 def chain_cost(network_cost):
     """C₀ = (a^{(L)} − y)² for the quadratic cost."""
-    return network_cost.per_neuron(nt.a[nt.L], nt.Y)
+    return network_cost.per_neuron(nt.a[nt.L], nt.target)
 
 
 # Explicit form ------------------------------------------------------------------------------

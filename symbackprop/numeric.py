@@ -1,15 +1,24 @@
-"""Plain NumPy numbers for a network: parameters, forward pass, backprop, finite differences.
+"""Plain NumPy numbers for a network: parameters, forward pass, backprop, forward mode, finite
+differences.  The one numerical implementation that ``check``, the notes' worked example and
+verify's sample points all use.
 
-This is ``check``'s numerical backprop: the matrix form applied to a batch, with σ' and ∂C/∂a
-lambdified from the registries' SymPy expressions.  Parameters are a dict
+It is the matrix form applied to a batch, with σ' and ∂C/∂a lambdified from the registries'
+SymPy expressions (never from the derivation, which it checks).  Parameters are a dict
 ``{"W1": (n1, n0), "b1": (n1,), ...}``, inputs ``X`` are (batch, n0), targets ``Y`` (batch, nL),
 and the cost is the mean over the batch of the per-example cost, as everywhere in symbackprop.
 """
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import sympy as sp
+
+from . import activations, costs
+from . import notation as nt
+
+# σ' at a kink (ReLU's z = 0) is the registry's own choice, stated in its prose: H(0) = 0
+_MODULES = [{"Heaviside": lambda v, at_zero=0: np.heaviside(v, 0)}, "numpy"]
 
 
 def parameter_names(network):
@@ -36,20 +45,28 @@ def random_batch(network, batch, seed=1):
 
 
 @lru_cache(maxsize=None)
-def _slope_from_output(name):
-    from . import activations
+def slope_from_output(name):
+    """σ'(z) of the activation ``name`` as a NumPy function of a = σ(z)."""
+    return sp.lambdify(nt.output, activations.get(name).derivative_from_output(nt.output), _MODULES)
 
-    a = sp.Symbol("a")
-    return sp.lambdify(a, activations.get(name).derivative_from_output(a), "numpy")
+
+@lru_cache(maxsize=None)
+def slope_of_z(name):
+    """σ'(z) of the activation ``name`` as a NumPy function of z, from SymPy's derivative."""
+    t = sp.Symbol("t", real=True)
+    return sp.lambdify(t, activations.get(name).derivative(t), _MODULES)
 
 
 @lru_cache(maxsize=None)
 def cost_slope(name):
     """∂c/∂a of the cost ``name`` as a NumPy function of (a, y), from SymPy's derivative."""
-    from . import costs
-
-    a, y = sp.symbols("a y")
+    a, y = nt.output, nt.target
     return sp.lambdify((a, y), sp.diff(costs.get(name).per_neuron(a, y), a), "numpy")
+
+
+def _filled(values, like):
+    """A slope that SymPy simplified to a constant, broadcast to the shape of ``like``."""
+    return np.broadcast_to(np.asarray(values, dtype=float), np.shape(like))
 
 
 def forward(network, params, X):
@@ -67,20 +84,67 @@ def cost(network, params, X, Y):
     return float(np.mean(network.cost_entry.numpy(acts[-1], zs[-1], Y)))
 
 
-def backprop(network, params, X, Y):
-    """BP1-BP4 on the batch, averaged over the examples."""
+@dataclass
+class Backward:
+    """Every derivative of the mean cost that backprop finds, per layer (index 0 unused for z)."""
+
+    zs: list
+    acts: list
+    d_a: list  # ∂C/∂a^{(l)}, (batch, n_l), of the per-example costs
+    delta: list  # δ^{(l)} = ∂C/∂z^{(l)}, (batch, n_l), of the per-example costs
+    grads: dict  # {"W1": ∂C/∂W1, ...} of the mean
+
+
+def backward(network, params, X, Y):
+    """BP1-BP4 on the batch: the δ of every example and layer, and the gradients of the mean."""
     zs, acts = forward(network, params, X)
     batch = acts[0].shape[0]
     L = network.depth
-    slope = lambda layer: np.broadcast_to(_slope_from_output(network.activations[layer - 1])(acts[layer]), acts[layer].shape)
-    delta = cost_slope(network.cost)(acts[L], Y) * slope(L)
+    d_a, delta = [None] * (L + 1), [None] * (L + 1)
+    d_a[L] = _filled(cost_slope(network.cost)(acts[L], Y), acts[L])
     grads = {}
     for layer in range(L, 0, -1):
-        grads[f"W{layer}"] = delta.T @ acts[layer - 1] / batch
-        grads[f"b{layer}"] = delta.sum(axis=0) / batch
-        if layer > 1:
-            delta = (delta @ params[f"W{layer}"]) * slope(layer - 1)
-    return {name: grads[name] for name in parameter_names(network)}
+        slope = slope_from_output(network.activations[layer - 1])(acts[layer])
+        delta[layer] = d_a[layer] * _filled(slope, acts[layer])
+        grads[f"W{layer}"] = delta[layer].T @ acts[layer - 1] / batch
+        grads[f"b{layer}"] = delta[layer].sum(axis=0) / batch
+        d_a[layer - 1] = delta[layer] @ params[f"W{layer}"]
+    return Backward(zs, acts, d_a, delta, {name: grads[name] for name in parameter_names(network)})
+
+
+def backprop(network, params, X, Y):
+    """The gradients of the mean cost, {"W1": ..., "b1": ...}."""
+    return backward(network, params, X, Y).grads
+
+
+def tangent(network, params, zs, acts, kind, layer, index):
+    """Forward mode for one example: (dz, da) per layer when the quantity (kind in a, z, b, w;
+    layer; neuron index, or (j, k) for w) moves by 1, from its forward pass ``zs``, ``acts``
+    (lists of 1-D arrays)."""
+    depth = network.depth
+    dz, da = [None] * (depth + 1), [None] * (depth + 1)
+    if kind == "a":
+        da[layer] = np.zeros(network.width(layer))
+        da[layer][index[0]] = 1.0
+    else:
+        seed = np.zeros(network.width(layer))
+        seed[index[0]] = acts[layer - 1][index[1]] if kind == "w" else 1.0  # w_jk moves z_j by a_k
+        dz[layer] = seed
+        da[layer] = slope_of_z(network.activations[layer - 1])(zs[layer]) * seed
+    for m in range(layer + 1, depth + 1):
+        dz[m] = params[f"W{m}"] @ da[m - 1]
+        da[m] = slope_of_z(network.activations[m - 1])(zs[m]) * dz[m]
+    return dz, da
+
+
+def sample_entries(params, count, seed=0):
+    """About ``count`` flat indices spread over every tensor in proportion to its size (at least
+    one each): the entries a finite-difference check can afford on a big network."""
+    rng = np.random.default_rng(seed)
+    total = sum(p.size for p in params.values())
+    share = min(1.0, count / total)
+    return {name: np.sort(rng.choice(p.size, max(1, int(round(p.size * share))), replace=False))
+            for name, p in params.items()}
 
 
 def finite_differences(network, params, X, Y, h=1e-6, entries=None):

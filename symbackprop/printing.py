@@ -12,11 +12,6 @@ from sympy.printing.str import StrPrinter
 
 from . import notation as nt
 
-_LATEX_BASE = {"a": "a", "z": "z", "w": "w", "b": "b", "delta": r"\delta", "y": "y", "n": "n"}
-_TEXT_BASE = {"a": "a", "z": "z", "w": "w", "b": "b", "delta": "δ", "y": "y", "n": "n"}
-_MATRIX_LATEX = {"grad": r"\nabla_a C"}
-_MATRIX_TEXT = {"grad": "∇_a C"}
-
 
 def _joined_indices(parts):
     """'jk' when every index is one character (as the lectures write w_{jk}), else 'j,k'."""
@@ -62,12 +57,12 @@ def rebuilt(expr, args):
 
 
 def ordered_xreplace(expr, mapping):
-    """``expr.xreplace(mapping)`` that keeps ordered products and sums in their order."""
+    """``expr.xreplace(mapping)`` that keeps ordered products and sums in their order, at any depth."""
     if expr in mapping:
         return mapping[expr]
-    if isinstance(expr, (OrderedMul, OrderedAdd)):
-        return rebuilt(expr, [ordered_xreplace(a, mapping) for a in expr.args])
-    return expr.xreplace(mapping)
+    if not expr.has(OrderedMul, OrderedAdd):
+        return expr.xreplace(mapping)
+    return rebuilt(expr, [ordered_xreplace(a, mapping) for a in expr.args])
 
 
 def plain(expr):
@@ -100,6 +95,24 @@ def _compact(s):
     return s.replace(" ", "")
 
 
+def _hadamard_factor(printer, factor, brackets):
+    """A factor of X ⊙ Y: a matrix product or a sum gets brackets, (w^T δ) ⊙ σ'(z)."""
+    if isinstance(factor, (nt.MatrixProduct, sp.Add, sp.Mul)):
+        return brackets.format(printer._print(factor))
+    return printer._print(factor)
+
+
+_GREEK = {r"\sigma": "σ", r"\delta": "δ"}
+
+
+def _plain_name(latex_name):
+    r"""\operatorname{ReLU} -> ReLU, \tanh -> tanh, \sigma -> σ."""
+    if latex_name in _GREEK:
+        return _GREEK[latex_name]
+    inner = latex_name[len(r"\operatorname{"):-1] if latex_name.startswith(r"\operatorname{") else latex_name
+    return inner.lstrip("\\")
+
+
 class NotationLatexPrinter(LatexPrinter):
     """LaTeX in the lectures' notation: layers as parenthesised superscripts."""
 
@@ -109,8 +122,8 @@ class NotationLatexPrinter(LatexPrinter):
         return _compact(self._print(layer))
 
     def _print_Indexed(self, expr):
-        name = str(expr.base.label)
-        base = _LATEX_BASE.get(name, name)
+        letter = nt.letter(expr)
+        base = letter.latex if letter else str(expr.base.label)
         idx = list(expr.indices)
         if expr.base in nt.LAYERED:
             sup = f"^{{({self._layer(idx.pop(0))})}}"
@@ -163,29 +176,33 @@ class NotationLatexPrinter(LatexPrinter):
     def _print_sigma_prime(self, expr, exp=None):
         return rf"\sigma'({self._print(expr.args[0])})" + (f"^{{{exp}}}" if exp else "")
 
-    def _print_grad_a_C(self, expr):
-        return r"\nabla_a C"
+    def _print_grad_a_C(self, expr, exp=None):
+        return r"\nabla_a C" if exp is None else rf"\left(\nabla_a C\right)^{{{exp}}}"
 
-    def _print_MatrixSymbol(self, expr):
-        part = nt.matrix_part(expr)
-        if part is None:
-            return super()._print_MatrixSymbol(expr)
-        kind, layer = part
-        if kind in _MATRIX_LATEX:
-            return _MATRIX_LATEX[kind]
-        if kind == "y":
-            return "y"
-        return f"{_LATEX_BASE[kind]}^{{({self._layer(layer)})}}"
+    def _print_MatrixProduct(self, expr, exp=None):
+        out = " ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
+        return out if exp is None else rf"\left({out}\right)^{{{exp}}}"
 
-    def _print_Transpose(self, expr):
-        return rf"\left({self._print(expr.arg)}\right)^{{T}}"
+    def _print_Transposed(self, expr, exp=None):
+        out = rf"\left({self._print(expr.args[0])}\right)^{{T}}"
+        return out if exp is None else rf"\left({out}\right)^{{{exp}}}"
 
-    def _print_HadamardProduct(self, expr):
-        return r" \odot ".join(self.parenthesize(arg, 50) for arg in expr.args)
+    def _print_Hadamard(self, expr, exp=None):
+        out = r" \odot ".join(_hadamard_factor(self, a, r"\left({}\right)") for a in expr.args)
+        return out if exp is None else rf"\left({out}\right)^{{{exp}}}"
 
-    def _print_ElementwiseApplyFunction(self, expr):
-        body = expr.function.expr.func(expr.expr)
-        return self._print(body)
+    def _print_AppliedUndef(self, expr, exp=None):
+        """A function named in LaTeX (the registries' σ, tanh, ReLU): \\tanh^{2}(z)."""
+        name = expr.func.__name__
+        if not name.startswith("\\"):
+            return super()._print_Function(expr, exp)
+        power = f"^{{{exp}}}" if exp else ""
+        return f"{name}{power}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Heaviside(self, expr, exp=None):
+        """θ(x); the value taken at 0 (SymPy's second argument) is stated in words where it matters."""
+        out = rf"\theta({self._print(expr.args[0])})"
+        return out if exp is None else rf"{out}^{{{exp}}}"
 
 
 class NotationTextPrinter(StrPrinter):
@@ -194,8 +211,8 @@ class NotationTextPrinter(StrPrinter):
     printmethod = "_symbackprop_text"
 
     def _print_Indexed(self, expr):
-        name = str(expr.base.label)
-        base = _TEXT_BASE.get(name, name)
+        letter = nt.letter(expr)
+        base = letter.text if letter else str(expr.base.label)
         idx = list(expr.indices)
         sup = f"^({_compact(self._print(idx.pop(0)))})" if expr.base in nt.LAYERED else ""
         if not idx:
@@ -227,9 +244,6 @@ class NotationTextPrinter(StrPrinter):
             out += self.parenthesize(term, PRECEDENCE["Add"], strict=True)
         return out
 
-    def _print_MatMul(self, expr):
-        return " ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
-
     def _print_Pow(self, expr, rational=False):
         return super()._print_Pow(expr, rational).replace("**", "^")
 
@@ -247,25 +261,21 @@ class NotationTextPrinter(StrPrinter):
     def _print_grad_a_C(self, expr):
         return "∇_a C"
 
-    def _print_MatrixSymbol(self, expr):
-        part = nt.matrix_part(expr)
-        if part is None:
-            return super()._print_MatrixSymbol(expr)
-        kind, layer = part
-        if kind in _MATRIX_TEXT:
-            return _MATRIX_TEXT[kind]
-        if kind == "y":
-            return "y"
-        return f"{_TEXT_BASE[kind]}^({_compact(self._print(layer))})"
+    def _print_MatrixProduct(self, expr):
+        return " ".join(self.parenthesize(a, PRECEDENCE["Mul"], strict=True) for a in expr.args)
 
-    def _print_Transpose(self, expr):
-        return f"({self._print(expr.arg)})ᵀ"
+    def _print_Transposed(self, expr):
+        return f"({self._print(expr.args[0])})ᵀ"
 
-    def _print_HadamardProduct(self, expr):
-        return " ⊙ ".join(self.parenthesize(arg, 50) for arg in expr.args)
+    def _print_Hadamard(self, expr):
+        return " ⊙ ".join(_hadamard_factor(self, a, "({})") for a in expr.args)
 
-    def _print_ElementwiseApplyFunction(self, expr):
-        return self._print(expr.function.expr.func(expr.expr))
+    def _print_AppliedUndef(self, expr):
+        """A function named in LaTeX (the registries' σ, tanh, ReLU), in plain letters."""
+        return f"{_plain_name(expr.func.__name__)}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Heaviside(self, expr):
+        return f"θ({self._print(expr.args[0])})"
 
     def _print_Symbol(self, expr):
         return {"delta": "δ", "sigma": "σ"}.get(expr.name, expr.name)

@@ -131,6 +131,10 @@ class Network:
     def one_neuron_per_layer(self):
         return all(s == 1 for s in self.sizes)
 
+    def one_neuron_chain(self):
+        """The lectures' chain: one neuron per layer, with this network's depth, activations and cost."""
+        return Network((1,) * len(self.sizes), self.activations, self.cost)
+
     @property
     def num_parameters(self):
         return sum(self.sizes[i] * self.sizes[i - 1] + self.sizes[i] for i in range(1, len(self.sizes)))

@@ -31,7 +31,7 @@ def test_chain_rule_for_the_last_weight_has_the_lectures_three_factors(lectures)
     values = [f.value for f in step.factors]
     assert values[0] == nt.a[L - 1]
     assert values[1] == nt.sigma_prime(nt.z[L])
-    assert same(values[2], 2 * (nt.a[L] - nt.Y))
+    assert same(values[2], 2 * (nt.a[L] - nt.target))
     assert [f.role for f in step.factors] == ["input_activation", "activation_slope", "cost_slope"]
     assert "fire together" in step.factors[0].meaning
     assert "satur" in step.factors[1].meaning
@@ -60,7 +60,7 @@ def test_recursion_expands_to_the_product_along_the_chain(lectures):
     expanded = lectures.chain.expanded(last)
     assert not expanded.has(sp.Derivative)
     expected = (nt.sigma_prime(nt.z[L - 2]) * nt.w[L - 1] * nt.sigma_prime(nt.z[L - 1])
-                * nt.w[L] * nt.sigma_prime(nt.z[L]) * 2 * (nt.a[L] - nt.Y))
+                * nt.w[L] * nt.sigma_prime(nt.z[L]) * 2 * (nt.a[L] - nt.target))
     assert same(expanded, expected)
 
 

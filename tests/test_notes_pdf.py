@@ -7,13 +7,12 @@ input layer); they are compiled in parallel in one fixture.
 import re
 import shutil
 import subprocess
-import time
 
 import pytest
 
 from conftest import run_cli
 from symbackprop.errors import SymbackpropError
-from symbackprop.render import notes, write_notes
+from symbackprop.render import notes, pdf, write_notes
 from symbackprop.spec import Network
 
 pytestmark = [pytest.mark.slow,
@@ -72,7 +71,7 @@ def test_tex_error_gives_the_first_error_line(tmp_path):
     tex = tmp_path / "broken.tex"
     tex.write_text("\\documentclass{article}\n\\begin{document}\n\\nosuchcommand\n\\end{document}\n")
     with pytest.raises(SymbackpropError, match=r"broken\.tex:3: Undefined control sequence"):
-        notes.build_pdf(tex)
+        pdf.build_pdf(tex)
 
 
 @pytest.mark.parametrize("how", ["absolute", "relative"])
@@ -85,7 +84,7 @@ def test_tex_cannot_read_files_outside_the_folder(tmp_path, how):
     tex = folder / "leak.tex"
     tex.write_text(f"\\documentclass{{article}}\n\\begin{{document}}\n\\input{{{target}}}\n\\end{{document}}\n")
     with pytest.raises(SymbackpropError, match="pdflatex failed"):
-        notes.build_pdf(tex)
+        pdf.build_pdf(tex)
     assert not (folder / "leak.pdf").exists()
 
 
@@ -93,37 +92,33 @@ def test_shell_escape_is_off(tmp_path):
     tex = tmp_path / "shell.tex"
     tex.write_text("\\documentclass{article}\n\\begin{document}\n\\immediate\\write18{touch pwned}\nx\n"
                    "\\end{document}\n")
-    notes.build_pdf(tex)
+    pdf.build_pdf(tex)
     assert (tmp_path / "shell.pdf").exists() and not (tmp_path / "pwned").exists()
 
 
 def test_tex_is_stopped_after_the_time_limit(tmp_path):
     tex = tmp_path / "loop.tex"
     tex.write_text("\\documentclass{article}\n\\begin{document}\n\\def\\x{\\x}\\x\n\\end{document}\n")
-    start = time.perf_counter()
-    with pytest.raises(SymbackpropError, match="longer than 2 s"):
-        notes.build_pdf(tex, timeout=2)
-    assert time.perf_counter() - start < 10
+    with pytest.raises(SymbackpropError, match="longer than 2 s"):  # the endless loop is stopped
+        pdf.build_pdf(tex, timeout=2)
 
 
-def test_cli_notes_pdf_for_the_lectures_networks_is_fast(tmp_path):
-    start = time.perf_counter()
+def test_cli_notes_pdf_for_the_lectures_networks(tmp_path):
+    """(Its speed is measured in benchmarks/bench_notes.py, not asserted here.)"""
     result = run_cli("notes", "--pdf", "-o", str(tmp_path))
-    elapsed = time.perf_counter() - start
     assert result.returncode == 0, result.stderr
     printed = result.stdout.split()
     for stem in ("notes-1-1-1-1-sigmoid-quadratic", "notes-3-3-2-sigmoid-quadratic"):
         for ext in (".tex", ".md", ".pdf"):
             assert str(tmp_path / f"{stem}{ext}") in printed
-    assert elapsed < 15, f"notes --pdf took {elapsed:.1f} s"
 
 
 def test_plain_pdflatex_when_latexmk_is_missing(tmp_path):
     net = Network.parse("2,2", "tanh", "half_quadratic")
     write_notes([net], tmp_path)
-    pdf = notes.build_pdf(tmp_path / f"{notes.file_stem(net)}.tex", engine=("pdflatex", shutil.which("pdflatex")))
-    assert pdf.exists()
-    text = _pdf_text(pdf)
+    built = pdf.build_pdf(tmp_path / f"{notes.file_stem(net)}.tex", engine=("pdflatex", shutil.which("pdflatex")))
+    assert built.exists()
+    text = _pdf_text(built)
     assert "Contents" in text and "1 The one-neuron chain" in text  # the second run filled in the contents
     assert not (tmp_path / f"{notes.file_stem(net)}.aux").exists()
 
@@ -132,4 +127,4 @@ def test_a_missing_latex_package_says_what_to_install(tmp_path):
     tex = tmp_path / "pkg.tex"
     tex.write_text("\\documentclass{article}\n\\usepackage{nosuchpackage}\n\\begin{document}\nx\n\\end{document}\n")
     with pytest.raises(SymbackpropError, match=r"nosuchpackage\.sty' not found.*apt-get install"):
-        notes.build_pdf(tex)
+        pdf.build_pdf(tex)

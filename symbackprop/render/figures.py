@@ -157,7 +157,7 @@ def chain_figure(derivation):
         prev = neuron
     cost = fig.node("cost", len(layers) * dx, 0, nt.C0, "cost")
     fig.edge(prev, cost, None, "arrow")
-    target = fig.node("y", len(layers) * dx, -1.3, nt.Y, "quantity")
+    target = fig.node("y", len(layers) * dx, -1.3, nt.target, "quantity")
     fig.edge(target, cost, None, "arrow")
     return fig
 
@@ -206,7 +206,7 @@ def tree_figure(derivation):
     fig.edge(b, z, bias.factors[0].partial, "arrow", "above right", 0.45)
     out = fig.node("a", 3.2, base - 2 * h, nt.a[L], "quantity")
     fig.edge(z, out, weight.factors[1].partial, "arrow", "right", 0.5)
-    y = fig.node("y", 6.4, base - 2 * h, nt.Y, "quantity")
+    y = fig.node("y", 6.4, base - 2 * h, nt.target, "quantity")
     cost = fig.node("cost", 3.2, base - 3 * h, nt.C0, "cost")
     fig.edge(out, cost, weight.factors[2].partial, "arrow", "right", 0.5)
     fig.edge(y, cost, None, "arrow")

@@ -18,12 +18,12 @@ import sympy as sp
 
 from .. import notation as nt
 from .. import printing
-from ..printing import rebuilt
+from ..derivation import ROLES
 from ..errors import FormulaError
+from ..printing import plain, rebuilt
+from .compare import same
 from .evaluate import EvaluationError, compile_expr
-from .expected import chain_factors
-from .forms import MATRIX_OPS, MatProd, Tr
-from .parse import as_expr, has_bare_y, is_index_symbol, neuron_positions
+from .shapes import as_expr, free_indices, has_whole_target, layered, neuron_positions
 
 CODES = ("missing_sum", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
@@ -31,13 +31,6 @@ CODES = ("missing_sum", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_
 
 MAX_VARIANTS = 80
 
-_ROLE = {
-    "input_activation": "∂z/∂w, the activation feeding the weight",
-    "activation_slope": "∂a/∂z, the slope of the activation",
-    "cost_slope": "∂C₀/∂a, the slope of the cost",
-    "weight": "∂z/∂a, the weight of the connection",
-    "upstream": "∂C₀/∂a one layer up, what propagates back",
-}
 
 
 def _l(expr):
@@ -45,20 +38,16 @@ def _l(expr):
     return printing.text(expr)
 
 
+def _role(role):
+    """A factor's role as a diagnosis names it: '∂a/∂z, the slope of the activation'."""
+    return f"{ROLES[role].ratio}, {ROLES[role].name}"
+
+
 def _finding(code, message):
     return {"code": code, "message": message}
 
 
 # Variants: one change to the student's formula --------------------------------------------------
-
-def _layered(expr):
-    """The network's quantities in ``expr``, except those inside a ∂X/∂Y (which stay as written)."""
-    if isinstance(expr, sp.Derivative):
-        return []
-    if isinstance(expr, sp.Indexed):
-        return [expr] if expr.base in nt.LAYERED or expr.base == nt.y else []
-    return list(dict.fromkeys(e for arg in expr.args for e in _layered(arg)))
-
 
 def _sites(expr, path=()):
     """(path, node) for every node of ``expr`` a student wrote (not inside ∂X/∂Y or an index)."""
@@ -96,7 +85,7 @@ def _lhs_elements(lhs):
     if isinstance(lhs, sp.Derivative):
         (var, _), = lhs.variable_count
         return [var] + ([lhs.expr] if isinstance(lhs.expr, sp.Indexed) else [])
-    return _layered(lhs)
+    return layered(lhs)
 
 
 def _changes(rhs, lhs):
@@ -106,8 +95,8 @@ def _changes(rhs, lhs):
     different places); without, the replacement is a rule for the whole right-hand side.
     """
     out = []
-    pool = sorted(({s for e in _lhs_elements(lhs) + _layered(rhs) for i in e.indices[1:] + (
-        e.indices if e.base == nt.y else ()) for s in as_expr(i).free_symbols if is_index_symbol(s)}
+    pool = sorted(({s for e in _lhs_elements(lhs) + layered(rhs) for i in e.indices[1:] + (
+        e.indices if e.base == nt.y else ()) for s in as_expr(i).free_symbols if nt.is_index_symbol(s)}
         | {nt.j, nt.k}), key=str)
     for path, node in _sites(rhs):
         if isinstance(node, nt.sigma):
@@ -117,16 +106,16 @@ def _changes(rhs, lhs):
         elif isinstance(node, nt.sigma_prime):
             out.append(("sigma_prime_for_sigma", f"you wrote {_l(node)} where {_l(nt.sigma(*node.args))} is due",
                         path, nt.sigma(*node.args)))
-        elif isinstance(node, Tr):
+        elif isinstance(node, nt.Transposed):
             out.append(("extra_transpose", f"the transpose in {_l(node)} is not due", path, node.args[0]))
-        elif isinstance(node, MatProd) and len(node.args) > 1:
-            turned = MatProd(*reversed(node.args))
+        elif isinstance(node, nt.MatrixProduct) and len(node.args) > 1:
+            turned = nt.MatrixProduct(*reversed(node.args))
             out.append(("wrong_order", f"the factors of {_l(node)} are in the wrong order: matrix products do not "
                         f"commute; it is {_l(turned)}", path, turned))
         elif isinstance(node, sp.Indexed) and (node.base in nt.LAYERED or node.base == nt.y):
             out += _index_changes(node, path, pool)
     free = sorted({s for e in _lhs_elements(lhs) for i in e.indices for s in as_expr(i).free_symbols
-                   if is_index_symbol(s)}, key=str)
+                   if nt.is_index_symbol(s)}, key=str)
     for n, first in enumerate(free):
         for second in free[n + 1:]:
             out.append(("swapped_indices", f"{first} and {second} are swapped throughout the right-hand side: "
@@ -143,7 +132,7 @@ def _index_changes(e, path, pool):
                     f"goes to neuron j of layer l from neuron k of layer l-1)", path, swapped))
     for pos in (list(range(1, len(e.indices))) if e.base != nt.y else [0]):
         current = e.indices[pos]
-        if not is_index_symbol(current):
+        if not nt.is_index_symbol(current):
             continue
         for other in pool:
             if other != current:
@@ -160,10 +149,10 @@ def _index_changes(e, path, pool):
             out.append(("wrong_layer", f"wrong layer: {_l(e)} should be {_l(changed)}", path, changed))
     if e.base == nt.w and len(e.indices) == 1:
         out.append(("missing_transpose", f"{_l(e)} needs a transpose: ({_l(e)})^T sends the error back from "
-                    f"layer {_l(e.indices[0])} to layer {_l(e.indices[0] - 1)}", path, Tr(e)))
+                    f"layer {_l(e.indices[0])} to layer {_l(e.indices[0] - 1)}", path, nt.Transposed(e)))
     if e.base == nt.a and len(e.indices) == 1:
         out.append(("missing_transpose", f"{_l(e)} needs a transpose: ∂C/∂w is the column δ times the row "
-                    f"({_l(e)})^T", path, Tr(e)))
+                    f"({_l(e)})^T", path, nt.Transposed(e)))
     return out
 
 
@@ -189,29 +178,34 @@ def _constant(r, value=None, rtol=1e-6):
     return c if np.allclose(r, c, rtol=rtol, atol=1e-9) else None
 
 
-def _sign_message(rhs, cost):
+def _sign_message(rhs, derivation):
     for add in rhs.atoms(sp.Add):
-        ys = [t for t in add.args if t.has(nt.y) or t.has(nt.Y)]
+        ys = [t for t in add.args if t.has(nt.y) or t.has(nt.target)]
         outs = [t for t in add.args if any(e.base == nt.a for e in t.atoms(sp.Indexed))]
         if ys and outs and not ys[0].could_extract_minus_sign() and outs[0].could_extract_minus_sign():
-            return (f"the sign is flipped: you have ({_l(add)}), i.e. y − a; the derivative of the cost "
-                    f"{'(a − y)²' if cost != 'cross_entropy' else ''} gives a − y, with a first")
+            return (f"the sign is flipped: you have ({_l(add)}), i.e. y − a; the cost's slope ∂C₀/∂a = "
+                    f"{_l(derivation.cost_slope)} has a − y, with a first")
     return "the sign is flipped: your right-hand side is the negative of the true value"
 
 
-def _constant_message(c, rhs, cost):
-    has_half = any(r == sp.Rational(1, 2) for r in rhs.atoms(sp.Rational))
+def _constant_message(c, rhs, derivation):
+    """A constant ratio in words, from this cost's own term and slope (2(a − y) has a 2, ½(a − y)² a ½)."""
+    slope = derivation.cost_slope
+    coefficient = plain(slope).as_coeff_Mul()[0]
+    term_has_half = sp.Rational(1, 2) in derivation.cost_term.atoms(sp.Rational)
+    student_has_half = any(r == sp.Rational(1, 2) for r in rhs.atoms(sp.Rational))
     if np.isclose(c, 0.5):
-        if has_half and cost == "quadratic":
-            return ("a stray ½: the lectures' cost C₀ = (a − y)² has no ½, so its slope is 2(a − y); your result is "
-                    "half the true value")
-        if cost == "quadratic":
-            return ("your result is half the true value: the factor 2 from differentiating the square (a − y)² is "
-                    "missing")
+        if coefficient == 2 and student_has_half:
+            return (f"a stray ½: this cost, C₀ = Σ_j {_l(derivation.cost_term)}, has no ½, so its slope is "
+                    f"{_l(slope)}; your result is half the true value")
+        if coefficient == 2:
+            return (f"your result is half the true value: the factor 2 of the cost's slope ∂C₀/∂a = {_l(slope)} "
+                    "(from differentiating the square) is missing")
         return "your result is half the true value: a stray factor ½"
     if np.isclose(c, 2):
-        if cost == "half_quadratic":
-            return "your result is twice the true value: with the cost ½(a − y)² the ½ cancels the 2, so ∂C₀/∂a = a − y"
+        if term_has_half:
+            return (f"your result is twice the true value: the ½ of the cost C₀ = Σ_j {_l(derivation.cost_term)} "
+                    f"cancels the 2 of the square, so ∂C₀/∂a = {_l(slope)}")
         return "your result is twice the true value: an extra factor 2"
     return f"your result is {c:.6g} times the true value: a wrong constant factor"
 
@@ -226,9 +220,9 @@ def _factor_values(factor, samples, checker):
     return np.array(out)
 
 
-def factor_findings(r, samples, checker, lhs, derivation, shorthand):
+def factor_findings(r, samples, checker, factors):
     """A chain-rule factor the student left out (ratio = c / F) or put in twice (ratio = c F)."""
-    for factor, role in chain_factors(lhs, derivation, shorthand):
+    for factor, role in factors:
         try:
             values = _factor_values(factor, samples, checker)
         except (EvaluationError, KeyError, TypeError, ValueError):
@@ -244,10 +238,10 @@ def factor_findings(r, samples, checker, lhs, derivation, shorthand):
             elif c == 0.5:
                 extra = " and a factor 2 is missing"
             if np.allclose(r * values, c, rtol=1e-6, atol=1e-9):
-                return _finding("missing_factor", f"a chain-rule factor is missing: {_l(factor)} ({_ROLE[role]})"
+                return _finding("missing_factor", f"a chain-rule factor is missing: {_l(factor)} ({_role(role)})"
                                 + extra)
             if np.allclose(r / values, c, rtol=1e-6, atol=1e-9):
-                return _finding("extra_factor", f"an extra factor {_l(factor)} ({_ROLE[role]}) that the chain rule "
+                return _finding("extra_factor", f"an extra factor {_l(factor)} ({_role(role)}) that the chain rule "
                                 "does not have here" + extra)
     return None
 
@@ -255,8 +249,6 @@ def factor_findings(r, samples, checker, lhs, derivation, shorthand):
 # The diagnosis ------------------------------------------------------------------------------------
 
 def _missing_sums(rhs, lhs):
-    from .verdict import free_indices
-
     extra = sorted(free_indices(rhs) - free_indices(lhs), key=str)
     out = []
     for s in extra:
@@ -266,9 +258,10 @@ def _missing_sums(rhs, lhs):
     return out
 
 
-def diagnose(formula, rhs, samples, checker, derivation, shorthand, want):
+def diagnose(formula, rhs, samples, checker, derivation, factors, want):
+    """[{code, message}]: what differs between ``rhs`` and the truth; ``factors`` are the
+    chain-rule factors (value, role) of the statement the derivation has for the left side."""
     lhs = formula.lhs
-    cost = checker.network.cost
     findings = []
     for s, layer in _missing_sums(rhs, lhs):
         fixed = sp.Sum(rhs, (s, 0, nt.n[layer] - 1)) if layer is not None else None
@@ -294,9 +287,9 @@ def diagnose(formula, rhs, samples, checker, derivation, shorthand, want):
     if explained:
         return findings + ([shape] if shape else []) + explained
     if shape:
-        shape["message"] += _SHORTHAND_HINT if _has_whole_layers(rhs) and not rhs.has(*MATRIX_OPS) else ""
+        shape["message"] += _SHORTHAND_HINT if _has_whole_layers(rhs) and not rhs.has(*nt.MATRIX_OPERATIONS) else ""
         return findings + [shape]
-    found = _ratio_findings(rhs, samples, checker, lhs, derivation, shorthand, cost)
+    found = _ratio_findings(rhs, samples, checker, factors, derivation)
     if found:
         return findings + found
     for code, message, changed in candidates:  # two mistakes: one change, then a sign or a constant
@@ -308,7 +301,7 @@ def diagnose(formula, rhs, samples, checker, derivation, shorthand, want):
             continue
         c = _constant(r)
         if c is not None and any(np.isclose(c, v) for v in (-1.0, 2.0, 0.5)):
-            return findings + [_finding(code, message), _constant_finding(c, changed, cost)]
+            return findings + [_finding(code, message), _constant_finding(c, changed, derivation)]
     if not findings:
         want_text = f": the derivation has {_l(lhs)} = {_l(want)}" if want is not None else ""
         findings.append(_finding("unexplained", "the right-hand side differs from the true value and no single "
@@ -318,8 +311,6 @@ def diagnose(formula, rhs, samples, checker, derivation, shorthand, want):
 
 def _layer_finding(rhs, samples, network):
     """When the formula holds at some values of l and not at others, say which."""
-    from .verdict import same
-
     good, bad = set(), set()
     for s in samples:
         if nt.l in s.env:
@@ -329,7 +320,7 @@ def _layer_finding(rhs, samples, network):
         return None
     message = (f"it holds for l = {', '.join(map(str, sorted(good)))} but not for l = "
                f"{', '.join(map(str, sorted(bad)))}")
-    if network.depth in good and (rhs.has(nt.y) or has_bare_y(rhs)):
+    if network.depth in good and (rhs.has(nt.y) or has_whole_target(rhs)):
         message += ("; the cost's slope (a - y) belongs to the output layer only: below it, ∂C₀/∂a^(l)_j sums the "
                     "paths through layer l+1 (Σ_k w^(l+1)_kj δ^(l+1)_k)")
     return _finding("only_some_layers", message)
@@ -340,7 +331,7 @@ _SHORTHAND_HINT = ("; without a neuron index a quantity is its whole layer (a ve
 
 
 def _has_whole_layers(rhs):
-    return any(len(e.indices) == 1 for e in _layered(rhs) if e.base in nt.LAYERED)
+    return any(len(e.indices) == 1 for e in layered(rhs) if e.base in nt.LAYERED)
 
 
 def _shape_finding(rhs, samples):
@@ -353,20 +344,20 @@ def _shape_finding(rhs, samples):
     return _finding("shape_mismatch", f"the sizes do not fit: {what}")
 
 
-def _constant_finding(c, rhs, cost):
+def _constant_finding(c, rhs, derivation):
     if np.isclose(c, -1.0):
-        return _finding("flipped_sign", _sign_message(rhs, cost))
-    return _finding("constant_factor", _constant_message(c, rhs, cost))
+        return _finding("flipped_sign", _sign_message(rhs, derivation))
+    return _finding("constant_factor", _constant_message(c, rhs, derivation))
 
 
-def _ratio_findings(rhs, samples, checker, lhs, derivation, shorthand, cost):
+def _ratio_findings(rhs, samples, checker, factors, derivation):
     """A constant ratio (sign, factor) or a ratio equal to one chain-rule factor."""
     r = _ratios(samples)
     c = _constant(r)
     if c is not None and not np.isclose(c, 1.0):
-        return [_constant_finding(c, rhs, cost)]
+        return [_constant_finding(c, rhs, derivation)]
     if r is not None:
-        found = factor_findings(r, samples, checker, lhs, derivation, shorthand)
+        found = factor_findings(r, samples, checker, factors)
         if found:
             return [found]
     return []

@@ -15,7 +15,7 @@ import sympy as sp
 
 from .. import notation as nt
 from ..errors import FormulaError
-from .parse import as_expr
+from .shapes import as_expr
 
 MAX_SUM_TERMS = 100_000
 
@@ -28,8 +28,7 @@ class EvaluationError(Exception):
         self.kind = kind
 
 
-_KIND = {nt.a: "a", nt.z: "z", nt.w: "w", nt.b: "b", nt.delta: "delta"}
-_LOWEST = {"a": 0, "z": 1, "w": 1, "b": 1, "delta": 1}
+_LOWEST = {letter.name: letter.lowest_layer for letter in nt.LETTERS.values()}
 
 
 def compile_index(expr, network=None):
@@ -191,7 +190,7 @@ class Compiler:
 
     # the network's quantities -----------------------------------------------------------
     def _Symbol(self, expr):
-        if expr == nt.Y:
+        if expr == nt.target:
             return lambda p, env: p.y.reshape(-1, 1) if p.y.size > 1 else float(p.y[0])
         raise FormulaError(f"'{expr}' has no value here")
 
@@ -231,7 +230,7 @@ class Compiler:
                 self.neuron_check("y", self.depth, i, self.network.width(self.depth))
                 return float(p.y[i])
             return target
-        kind = _KIND.get(base)
+        kind = nt.letter(base).name if base in nt.LAYERED else None
         if kind is None:
             raise FormulaError(f"'{expr}' is not understood")
         layer = compile_index(expr.indices[0])
@@ -250,13 +249,13 @@ class Compiler:
     def _Derivative(self, expr):
         (var, _), = expr.variable_count
         numerator = expr.expr
-        kind = _KIND[var.base]
+        kind = nt.letter(var).name
         var_layer = compile_index(var.indices[0])
         var_idx = [compile_index(i) for i in var.indices[1:]]
-        if numerator in (nt.C, nt.C0, nt.Cx):
+        if numerator in nt.COSTS:
             num = None
         else:
-            num = (_KIND[numerator.base], compile_index(numerator.indices[0]),
+            num = (nt.letter(numerator).name, compile_index(numerator.indices[0]),
                    [compile_index(i) for i in numerator.indices[1:]])
             if len(numerator.indices) == 1 or len(var.indices) == 1:
                 def single(p, env):
@@ -342,7 +341,7 @@ class Compiler:
         return lambda p, env: over(p, env, limits)
 
     # vector and matrix forms ------------------------------------------------------------
-    def _MatProd(self, expr):
+    def _MatrixProduct(self, expr):
         parts = [self(a) for a in expr.args]
 
         def product(p, env):
@@ -352,7 +351,7 @@ class Compiler:
             return total
         return product
 
-    def _Tr(self, expr):
+    def _Transposed(self, expr):
         arg = self(expr.args[0])
 
         def transpose(p, env):
@@ -360,7 +359,7 @@ class Compiler:
             return v.T if isinstance(v, np.ndarray) else v
         return transpose
 
-    def _Had(self, expr):
+    def _Hadamard(self, expr):
         return self._fold(expr, lambda u, v: u * v, "multiply elementwise")
 
 

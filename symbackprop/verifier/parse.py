@@ -12,7 +12,6 @@ index (``a^{(L)}``) is the lectures' one-neuron shorthand (a number) or a whole 
 vector), so that a product of vectors and matrices keeps the order it was written in.
 """
 
-import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
@@ -23,45 +22,17 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from .. import notation as nt
-from ..printing import ordered_product
 from ..errors import FormulaError
-from .forms import MATRIX_OPS, Had, MatProd, Tr
+from ..printing import ordered_product
+from .guard import formula_error, prescan, strip_delimiters
+from .shapes import is_matrix_like, neuron_positions
 
-MAX_LENGTH = 2000
-MAX_NESTING = 40
 MAX_EXPONENT = 64
-
-INDEX_LETTERS = "ijkmpqrstuv"
-_INDEX = {"j": nt.j, "k": nt.k}
+INDEX_LETTERS = nt.INDEX_LETTERS
 LAYER_SYMBOLS = {"L": nt.L, "l": nt.l, r"\ell": nt.l}
-LAYERED_KINDS = {"a": nt.a, "z": nt.z, "w": nt.w, "b": nt.b, "delta": nt.delta}
-COSTS = {"C": nt.C, "0": nt.C0, "x": nt.Cx}
+COST_SUBSCRIPTS = {"0": nt.C0, "x": nt.Cx}
 KNOWN_SYMBOLS = ("a, z, w, b, y, x (= a^{(0)}), C (C_0, C_x), n_l (layer width), e, \\delta, \\sigma, "
                  "\\sigma', \\nabla_a C; neuron indices " + ", ".join(INDEX_LETTERS) + "; layers L, l")
-
-KNOWN_COMMANDS = {
-    "frac", "dfrac", "tfrac", "partial", "tanh", "limits", "nolimits", "sigma", "delta", "nabla", "sum", "exp", "ln", "log", "cdot",
-    "times", "odot", "circ", "prime", "ell", "top", "intercal", "left", "right", "big", "Big", "bigg",
-    "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr", "displaystyle", "textstyle", "quad", "qquad",
-}
-NOT_MATH = {
-    "input", "include", "includeonly", "def", "edef", "gdef", "xdef", "let", "write", "immediate",
-    "openout", "openin", "read", "newcommand", "renewcommand", "providecommand", "newenvironment",
-    "renewenvironment", "catcode", "csname", "endcsname", "expandafter", "usepackage", "documentclass",
-    "begin", "end", "special", "directlua", "write18", "ShellEscape", "jobname", "loop", "repeat",
-    "makeatletter", "output", "everypar", "lccode", "uccode", "string", "detokenize", "message",
-    "typeout", "errmessage", "newread", "newwrite", "closeout", "closein", "verbatiminput",
-    "lstinputlisting", "url", "href", "pdffilesize", "filecontents",
-}
-_CODE = re.compile(
-    r"\*\*|==|;|`|__|\bimport\b|\bdef\s|\blambda\b|\breturn\b|\bprint\s*\(|\bnp\.|\btorch\.|\bos\.|"
-    r"\bsys\.|\bexec\b|\beval\b|\bsubprocess\b|\bopen\s*\(|#include|=>|\+=|-=|\bfor\s+\w+\s+in\b|\bwhile\b")
-_COMMAND = re.compile(r"\\([a-zA-Z]+|.)")
-_DELIMITERS = re.compile(r"^\s*(\$\$|\$|\\\[|\\\()|(\$\$|\$|\\\]|\\\))\s*$")
-_UNICODE_HINTS = {"σ": r"\sigma", "δ": r"\delta", "∂": r"\partial", "∑": r"\sum", "Σ": r"\sum",
-                  "∇": r"\nabla", "⊙": r"\odot", "·": r"\cdot", "×": r"\times", "−": "-", "′": "'",
-                  "ℓ": r"\ell", "ᵀ": "^T", "²": "^2", "⁽": "^{(", "₀": "_0"}
-
 
 @dataclass
 class Formula:
@@ -117,99 +88,6 @@ class Prime:
     pos: int
 
 
-def _error(message, formula, pos):
-    if pos is None:
-        return FormulaError(message, formula=formula)
-    return FormulaError(f"{message} (column {pos + 1})", formula=formula, position=pos)
-
-
-def as_expr(value):
-    """An index or layer as a SymPy object: SymPy objects as they are, Python ints as Integers.
-
-    Never applied to text: nothing the user types is ever turned into SymPy by ``sympify``.
-    """
-    if isinstance(value, sp.Basic):
-        return value
-    if isinstance(value, int):
-        return sp.Integer(value)
-    raise TypeError(f"not an index: {value!r}")
-
-
-def index_symbol(name):
-    """The neuron-index symbol for a letter; j and k are notation's own."""
-    if name not in _INDEX:
-        _INDEX[name] = sp.Symbol(name, integer=True, nonnegative=True)
-    return _INDEX[name]
-
-
-def is_index_symbol(s):
-    return isinstance(s, sp.Symbol) and len(s.name) == 1 and s.name in INDEX_LETTERS and s.is_integer
-
-
-# Which layers and widths a quantity may refer to ----------------------------------------------
-
-def candidate_layers(layer, network):
-    """Concrete layers 0..L that a layer expression can take (l is free, L is the depth)."""
-    depth = network.depth
-    out = []
-    for value in range(0, depth + 1) if layer.has(nt.l) else [None]:
-        v = layer.subs({nt.L: depth, nt.l: value}) if value is not None else layer.subs(nt.L, depth)
-        if v.is_Integer and 0 <= int(v) <= depth:
-            out.append(int(v))
-    return out
-
-
-def whole_layer_size(element, network):
-    """Largest number of entries a whole-layer quantity (a[l], w[l], y) can have, 1 for a number."""
-    if element == nt.Y:
-        return network.width(network.depth)
-    base, layer = element.base, element.indices[0]
-    sizes = [1]
-    for v in candidate_layers(layer, network):
-        if base == nt.w:
-            sizes.append(network.width(v) * network.width(v - 1) if v >= 1 else 1)
-        else:
-            sizes.append(network.width(v))
-    return max(sizes)
-
-
-def has_bare_y(expr):
-    """True when the lectures' y (the whole target) appears, not only y_j (whose base is also named y)."""
-    if isinstance(expr, sp.Indexed):
-        return False
-    if expr == nt.Y:
-        return True
-    return any(has_bare_y(a) for a in expr.args)
-
-
-def is_matrix_like(expr, network):
-    """True when ``expr`` may be a vector or a matrix in this network (so order matters)."""
-    if not isinstance(expr, sp.Basic):
-        return False
-    if isinstance(expr, MATRIX_OPS):
-        return True
-    if expr.has(nt.grad_a_C) and network.width(network.depth) > 1:
-        return True
-    for element in expr.atoms(sp.Indexed):
-        if element.base in nt.LAYERED and len(element.indices) == 1 and whole_layer_size(element, network) > 1:
-            return True
-    if has_bare_y(expr) and network.width(network.depth) > 1:
-        return True
-    return bool(expr.atoms(*MATRIX_OPS)) if expr.args else False
-
-
-def neuron_positions(element):
-    """(index, layer it counts neurons of) for each neuron index of an Indexed: w_{jk} gives two."""
-    base, idx = element.base, element.indices
-    if base == nt.y:
-        return [(idx[0], nt.L)]
-    if base not in nt.LAYERED or len(idx) < 2:
-        return []
-    if base == nt.w:
-        return [(idx[1], idx[0]), (idx[2], idx[0] - 1)] if len(idx) == 3 else []
-    return [(idx[1], idx[0])]
-
-
 # The transformer: one method per grammar rule ------------------------------------------------
 
 class ToSympy(Transformer):
@@ -222,7 +100,7 @@ class ToSympy(Transformer):
         self.notes = []
 
     def fail(self, message, pos=None):
-        raise _error(message, self.text, pos)
+        raise formula_error(message, self.text, pos)
 
     # values -------------------------------------------------------------------------------
     def value(self, item):
@@ -235,11 +113,9 @@ class ToSympy(Transformer):
 
     def product(self, factors):
         factors = [self.value(f) for f in factors]
-        flat = []
-        for f in factors:
-            flat.extend(f.args if isinstance(f, MatProd) else [f])
-        if sum(1 for f in flat if is_matrix_like(f, self.network)) >= 2:
-            return MatProd(*flat)
+        if sum(1 for f in factors if is_matrix_like(f, self.network)) >= 2:
+            return nt.matrix_product(*factors)
+        flat = [g for f in factors for g in (f.args if isinstance(f, nt.MatrixProduct) else [f])]
         return ordered_product(*flat)  # printed in the order written, computed as any Mul
 
     # start, sums and products -------------------------------------------------------------
@@ -273,7 +149,7 @@ class ToSympy(Transformer):
     def hadamard(self, c):
         x, y = self.value(c[0]), self.value(c[2])
         if is_matrix_like(x, self.network) or is_matrix_like(y, self.network):
-            return Had(x, y)
+            return nt.Hadamard(x, y)
         return x * y
 
     def bigsum(self, c):
@@ -313,7 +189,7 @@ class ToSympy(Transformer):
         if tok not in INDEX_LETTERS:
             self.fail(f"the summation index must be a neuron index ({', '.join(INDEX_LETTERS)}), not '{tok}'",
                       tok.start_pos)
-        return index_symbol(str(tok)), tok.start_pos
+        return nt.index_symbol(str(tok)), tok.start_pos
 
     def bound(self, c):
         item = c[0]
@@ -391,7 +267,7 @@ class ToSympy(Transformer):
     def letter(self, c):
         tok = c[0]
         name = str(tok)
-        if name in ("a", "z", "w", "b", "x"):
+        if name in nt.BY_NAME and nt.BY_NAME[name].lowest_layer is not None or name == "x":
             return Base(name, name, tok.start_pos)
         if name in ("y", "C", "n", "e", "T"):
             return Base(name, name, tok.start_pos)
@@ -434,7 +310,7 @@ class ToSympy(Transformer):
     def nabla(self, c):
         tok, _, sub, cost = c
         cost = self.value(cost)
-        if cost not in (nt.C, nt.C0, nt.Cx):
+        if cost not in nt.COSTS:
             self.fail(r"\nabla_a is followed by the cost: \nabla_a C", tok.start_pos)
         if sub not in ("a", nt.a[nt.L]):
             self.fail(r"only \nabla_a C (the gradient with respect to the output activations) is understood",
@@ -494,7 +370,7 @@ class ToSympy(Transformer):
         if atom.isdigit():
             return sp.Integer(int(atom))
         if atom in INDEX_LETTERS:
-            return index_symbol(atom)
+            return nt.index_symbol(atom)
         if allow_layer and atom in LAYER_SYMBOLS:
             return LAYER_SYMBOLS[atom]
         self.fail(f"'{atom}' is not a neuron index (use {', '.join(INDEX_LETTERS)} or a number)", pos)
@@ -544,7 +420,8 @@ class ToSympy(Transformer):
             self.fail(f"a prime ' after {base.name} is not understood (only \\sigma' is)", base.pos)
         if len(subs) > 1:
             self.fail(f"{base.name} has two subscripts", subs[1].pos)
-        kind = "layered" if base.kind in LAYERED_KINDS else base.kind
+        letter = nt.BY_NAME.get(base.kind)
+        kind = "layered" if letter is not None and letter.lowest_layer is not None else base.kind
         return getattr(self, f"base_{kind}")(base, subs[0] if subs else None, sups)
 
     @staticmethod
@@ -559,12 +436,12 @@ class ToSympy(Transformer):
         else:
             layer = nt.L
             self.notes.append(f"{name} has no layer superscript: read as layer L")
-        return self.apply_scripts(self.element(LAYERED_KINDS[base.kind], layer, sub, name), sups)
+        return self.apply_scripts(self.element(nt.BY_NAME[base.kind].base, layer, sub, name), sups)
 
-    def element(self, bse, layer, sub, name):
+    def element(self, base, layer, sub, name):
         if sub is None:
-            return bse[layer]  # the whole layer, or the lectures' one-neuron shorthand
-        return bse[(layer, *self.indices(sub, 2 if bse == nt.w else 1, name))]
+            return base[layer]  # the whole layer, or the lectures' one-neuron shorthand
+        return base[(layer, *self.indices(sub, nt.letter(base).neurons, name))]
 
     def base_x(self, base, sub, sups):
         """x is the input a^{(0)}."""
@@ -573,7 +450,7 @@ class ToSympy(Transformer):
         return self.apply_scripts(self.element(nt.a, sp.Integer(0), sub, "x"), sups)
 
     def base_y(self, base, sub, sups):
-        value = nt.Y if sub is None else nt.y[self.indices(sub, 1, "y")[0]]
+        value = nt.target if sub is None else nt.y[self.indices(sub, 1, "y")[0]]
         return self.apply_scripts(value, sups)
 
     def base_C(self, base, sub, sups):
@@ -582,7 +459,7 @@ class ToSympy(Transformer):
         if sub is None:
             return nt.C
         if len(sub.entries) == 1 and sub.entries[0][0] in (("0",), ("x",)) and not sub.entries[0][1]:
-            return COSTS[sub.entries[0][0][0]]
+            return COST_SUBSCRIPTS[sub.entries[0][0][0]]
         self.fail("the cost is C, C_0 or C_x", sub.pos)
 
     def base_n(self, base, sub, sups):
@@ -595,7 +472,7 @@ class ToSympy(Transformer):
             self.fail("n_l is the width of layer l: write n_L, n_{L-1}, n_l or n_2", sub.pos)
         (atoms, offset), = sub.entries
         layer = self.index_atom(atoms[0], sub.pos, allow_layer=True)
-        if is_index_symbol(layer):
+        if nt.is_index_symbol(layer):
             self.fail("the subscript of n is a layer (L, L-1, l or a number)", sub.pos)
         return self.apply_scripts(nt.n[layer + offset], sups)
 
@@ -617,7 +494,7 @@ class ToSympy(Transformer):
         if sub or sups:
             self.fail(f"'{base.name}' is a neuron index (write it as a subscript, a_{base.name}); it cannot carry "
                       "scripts", base.pos)
-        return index_symbol(base.name)
+        return nt.index_symbol(base.name)
 
     def base_T(self, base, sub, sups):
         if sub or sups:
@@ -642,7 +519,7 @@ class ToSympy(Transformer):
                 self.fail("a prime ' is only understood on \\sigma'", item.pos)
             if item.kind == "top" or (item.kind == "letter" and str(item.value) == "T") or (
                     item.kind == "expr" and item.value == sp.Symbol("T")):
-                value = Tr(value) if is_matrix_like(value, self.network) else value
+                value = nt.Transposed(value) if is_matrix_like(value, self.network) else value
                 continue
             if item.kind == "prime":
                 self.fail("^{\\prime} is only understood on \\sigma", item.pos)
@@ -652,7 +529,7 @@ class ToSympy(Transformer):
                           item.pos)
             if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
                 self.fail(f"the exponent {exponent} is too large (at most {MAX_EXPONENT})", item.pos)
-            if exponent.free_symbols & ({nt.L, nt.l, sp.Symbol("T")} | set(map(index_symbol, INDEX_LETTERS))):
+            if exponent.free_symbols & ({nt.L, nt.l, sp.Symbol("T")} | set(map(nt.index_symbol, INDEX_LETTERS))):
                 self.fail("this exponent is not understood", item.pos)
             value = sp.Pow(value, exponent)
         return value
@@ -661,57 +538,14 @@ class ToSympy(Transformer):
         numerator, variable = num.expr, den.expr
         if isinstance(numerator, PartialOf) or isinstance(variable, PartialOf):
             self.fail("a derivative is \\frac{\\partial X}{\\partial Y}", num.pos)
-        if numerator not in (nt.C, nt.C0, nt.Cx) and not (
+        if numerator not in nt.COSTS and not (
                 isinstance(numerator, sp.Indexed) and numerator.base in (nt.a, nt.z)):
             self.fail("the top of a derivative must be the cost C (C_0, C_x) or an a or z of the network", num.pos)
-        if variable == nt.Y or (isinstance(variable, sp.Indexed) and variable.base == nt.y):
+        if variable == nt.target or (isinstance(variable, sp.Indexed) and variable.base == nt.y):
             self.fail("y is the desired output, fixed by the training example: nothing to differentiate by", den.pos)
         if not (isinstance(variable, sp.Indexed) and variable.base in nt.LAYERED and variable.base != nt.delta):
             self.fail("the bottom of a derivative must be one of w, b, z, a (e.g. \\partial w^{(L)}_{jk})", den.pos)
         return nt.partial(numerator, variable)
-
-
-# Lexical checks before parsing ------------------------------------------------------------------
-
-def _prescan(text):
-    """Reject what is not a formula before the grammar sees it, with the column of the problem."""
-    if len(text) > MAX_LENGTH:
-        raise FormulaError(f"the formula has {len(text)} characters; the limit is {MAX_LENGTH}", formula=text[:80])
-    if not text.strip():
-        raise FormulaError(r"empty formula: type an equation, e.g. '\frac{\partial C_0}{\partial b^{(L)}} = "
-                           r"\sigma'(z^{(L)}) 2(a^{(L)} - y)'", formula=text)
-    for m in _COMMAND.finditer(text):
-        name = m.group(1)
-        if name in NOT_MATH or name.startswith("write") or name.startswith("input"):
-            raise _error(f"\\{name} is a TeX command, not math; verify reads one formula and never runs TeX "
-                         f"commands", text, m.start())
-    code = _CODE.search(text)
-    if code:
-        raise _error(f"this looks like program code ('{code.group(0).strip()}'), not a LaTeX formula; write it as "
-                     r"LaTeX, e.g. \frac{\partial C_0}{\partial w^{(L)}} = a^{(L-1)} \sigma'(z^{(L)}) 2(a^{(L)} - y)",
-                     text, code.start())
-    for m in _COMMAND.finditer(text):
-        name = m.group(1)
-        if name.isalpha() and name not in KNOWN_COMMANDS:
-            raise _error(f"unknown command \\{name}; known: " + " ".join("\\" + c for c in sorted(
-                {"frac", "partial", "sigma", "delta", "nabla", "sum", "exp", "ln", "log", "tanh", "cdot", "times", "odot",
-                 "prime", "left", "right", "ell", "top"})), text, m.start())
-    for i, ch in enumerate(text):
-        if ord(ch) > 127:
-            hint = f" (write {_UNICODE_HINTS[ch]})" if ch in _UNICODE_HINTS else ""
-            raise _error(f"character '{ch}' is not LaTeX{hint}", text, i)
-    depth = deepest = 0
-    for ch in text:
-        depth += ch in "({[" or 0
-        depth -= ch in ")}]" or 0
-        deepest = max(deepest, depth)
-    if deepest > MAX_NESTING:
-        raise FormulaError(f"brackets nested {deepest} deep; the limit is {MAX_NESTING}", formula=text)
-
-
-def _strip_delimiters(text):
-    """$...$, $$...$$, \\[...\\] and \\(...\\) around the formula become spaces (columns stay)."""
-    return _DELIMITERS.sub(lambda m: " " * len(m.group(0)), text)
 
 
 _FRIENDLY = {"RPAR": "')'", "LPAR": "'('", "RBRACE": "'}'", "LBRACE": "'{'", "RSQB": "']'", "LSQB": "'['",
@@ -728,26 +562,26 @@ def grammar():
     return Lark(source, parser="lalr", maybe_placeholders=False)
 
 
-def _syntax_error(e, text):
+def _syntaxformula_error(e, text):
     pos = getattr(e, "pos_in_stream", None)
     if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
         return FormulaError(f"the formula ends too early: a bracket, a brace or a term is missing (column "
                             f"{len(text.rstrip()) + 1})", formula=text, position=len(text.rstrip()))
     if isinstance(e, UnexpectedCharacters):
-        return _error(f"cannot read '{text[pos]}' here", text, pos)
+        return formula_error(f"cannot read '{text[pos]}' here", text, pos)
     if isinstance(e, UnexpectedToken):
         expected = sorted({_FRIENDLY.get(t, t.lower()) for t in e.expected if not t.startswith("__")})
         hint = f"; expected {', '.join(expected[:6])}" if expected and len(expected) <= 6 else ""
-        return _error(f"unexpected '{e.token}'{hint}", text, e.token.start_pos)
-    return _error("cannot read the formula", text, pos)
+        return formula_error(f"unexpected '{e.token}'{hint}", text, e.token.start_pos)
+    return formula_error("cannot read the formula", text, pos)
 
 
 def parse(text, network):
     """``text`` as a :class:`Formula` of SymPy sides, or a :class:`FormulaError` saying why not."""
     if not isinstance(text, str):
         raise FormulaError("the formula must be text")
-    _prescan(text)
-    clean = _strip_delimiters(text)
+    prescan(text)
+    clean = strip_delimiters(text)
     if not clean.strip():
         raise FormulaError("empty formula between the math delimiters", formula=text)
     if "=" not in clean:
@@ -756,7 +590,7 @@ def parse(text, network):
     try:
         tree = grammar().parse(clean)
     except UnexpectedInput as e:
-        raise _syntax_error(e, text) from None
+        raise _syntaxformula_error(e, text) from None
     transformer = ToSympy(text, network)
     try:
         sides = transformer.transform(tree)

@@ -1,33 +1,20 @@
-"""Random points of a network and the true value of every derivative there.
+"""Random points of a network at which verify compares both sides of a formula.
 
-A point fixes the input a^{(0)}, every weight and bias and the target y (from a fixed seed),
-runs the forward pass, and backpropagates numerically: ∂C₀/∂a, δ = ∂C₀/∂z, ∂C₀/∂w, ∂C₀/∂b at
-every layer.  Any other ∂X/∂Y of the network (∂z/∂w, ∂a^{(L)}/∂a^{(L-2)}, ...) comes from a
-forward-mode pass that treats Y as the independent variable.  These are the truths a student's
-formula is compared with; none of them reads the student's formula.
+A point fixes the input a^{(0)}, every weight and bias and the target y (from a fixed seed);
+``numeric`` computes the forward pass, backprop (∂C₀/∂a, δ, ∂C₀/∂w, ∂C₀/∂b at every layer)
+and, for any other ∂X/∂Y (∂z/∂w, ∂a^{(L)}/∂a^{(L-2)}, ...), forward mode.  These are the truths
+a student's formula is compared with; none of them reads the student's formula or the
+derivation.
 
-Points keep away from trouble: every weighted input is at least ``MARGIN`` away from 0 (the
-ReLU's kink), targets lie in (0.1, 0.9) and sigmoid outputs stay inside (0, 1).
+Points keep away from trouble: every weighted input is at least ``MARGIN`` away from each
+kink of its layer's activation (registry ``kinks``), targets lie in (0.1, 0.9).
 """
 
-from functools import lru_cache
-
 import numpy as np
-import sympy as sp
 
-from .. import activations
-from ..numeric import cost_slope
+from .. import numeric
 
 MARGIN = 0.05
-
-
-@lru_cache(maxsize=None)
-def activation_functions(name):
-    """(σ, σ') as NumPy functions, σ' lambdified from SymPy's derivative of the registry entry."""
-    entry = activations.get(name)
-    t = sp.Symbol("t", real=True)
-    slope = sp.lambdify(t, entry.derivative(t), modules=[{"Heaviside": lambda v, h=0.5: np.heaviside(v, h)}, "numpy"])
-    return entry.numpy, lambda v: np.asarray(slope(v), dtype=float) * np.ones_like(v, dtype=float)
 
 
 class Point:
@@ -37,48 +24,39 @@ class Point:
         self.network = network
         depth = network.depth
         rng = np.random.default_rng(seed)
-        relu_like = {"relu"}
-        self.a = [rng.uniform(-1.0, 1.0, network.width(0))]
-        self.z = [None]
-        self.W = [None]
-        self.B = [None]
+        x = rng.uniform(-1.0, 1.0, network.width(0))
+        params, a = {}, x
         for layer in range(1, depth + 1):
             rows, cols = network.width(layer), network.width(layer - 1)
             W = rng.uniform(-1.2, 1.2, (rows, cols)) / np.sqrt(cols)
             B = rng.uniform(-0.5, 0.5, rows)
-            if network.activations[layer - 1] in relu_like:
-                B = B + 0.3  # most neurons active, a few not
-            z = W @ self.a[-1] + B
-            near = np.abs(z) < MARGIN  # away from kinks: move the bias, which moves z
-            B = B + np.where(near, np.where(z >= 0, 2 * MARGIN, -2 * MARGIN), 0.0)
-            z = W @ self.a[-1] + B
-            sigma, _ = activation_functions(network.activations[layer - 1])
-            self.W.append(W)
-            self.B.append(B)
-            self.z.append(z)
-            self.a.append(np.asarray(sigma(z), dtype=float))
+            kinks = network.activation(layer).kinks
+            if kinks:
+                B = B + 0.3 + max(kinks)  # most neurons on the active side, a few not
+            for kink in kinks:  # away from kinks: move the bias, which moves z
+                z = W @ a + B
+                near = np.abs(z - kink) < MARGIN
+                B = B + np.where(near, np.where(z >= kink, 2 * MARGIN, -2 * MARGIN), 0.0)
+            params[f"W{layer}"], params[f"b{layer}"] = W, B
+            a = network.activation(layer).numpy(W @ a + B)
+        self.params = params
         self.y = rng.uniform(0.1, 0.9, network.width(depth))
-        self._backprop()
+        back = numeric.backward(network, params, x[None, :], self.y[None, :])
+        self.a = [np.asarray(v[0], dtype=float) for v in back.acts]
+        self.z = [None] + [np.asarray(v[0], dtype=float) for v in back.zs[1:]]
+        self.W = [None] + [params[f"W{layer}"] for layer in range(1, depth + 1)]
+        self.B = [None] + [params[f"b{layer}"] for layer in range(1, depth + 1)]
+        self.dA = [np.asarray(v[0], dtype=float) for v in back.d_a]
+        self.dZ = [None] + [np.asarray(v[0], dtype=float) for v in back.delta[1:]]
+        self.dW = [None] + [np.outer(self.dZ[layer], self.a[layer - 1]) for layer in range(1, depth + 1)]
+        self.dB = self.dZ
 
     def sigma(self, layer, v):
-        return activation_functions(self.network.activations[layer - 1])[0](v)
+        return self.network.activation(layer).numpy(v)
 
     def sigma_prime(self, layer, v):
-        return activation_functions(self.network.activations[layer - 1])[1](v)
-
-    def _backprop(self):
-        depth = self.network.depth
-        self.dA = [None] * (depth + 1)
-        self.dZ = [None] * (depth + 1)
-        self.dW = [None] * (depth + 1)
-        self.dB = [None] * (depth + 1)
-        self.dA[depth] = np.asarray(cost_slope(self.network.cost)(self.a[depth], self.y), dtype=float) \
-            * np.ones(self.network.width(depth))
-        for layer in range(depth, 0, -1):
-            self.dZ[layer] = self.dA[layer] * self.sigma_prime(layer, self.z[layer])
-            self.dW[layer] = np.outer(self.dZ[layer], self.a[layer - 1])
-            self.dB[layer] = self.dZ[layer]
-            self.dA[layer - 1] = self.W[layer].T @ self.dZ[layer]
+        slope = numeric.slope_of_z(self.network.activations[layer - 1])(v)
+        return np.asarray(slope, dtype=float) * np.ones_like(v, dtype=float)
 
     # values ---------------------------------------------------------------------------------
     def table(self, kind):
@@ -87,28 +65,6 @@ class Point:
     def cost_gradient(self, kind):
         """∂C₀/∂kind at every layer (δ for z)."""
         return {"a": self.dA, "z": self.dZ, "w": self.dW, "b": self.dB}[kind]
-
-    def tangent(self, kind, layer, index):
-        """Forward mode: (dz, da) per layer when the quantity (kind, layer, index) moves by 1."""
-        depth = self.network.depth
-        dz = [None] * (depth + 1)
-        da = [None] * (depth + 1)
-        start = layer
-        if kind == "a":
-            da[layer] = np.zeros(self.network.width(layer))
-            da[layer][index[0]] = 1.0
-        else:
-            seed = np.zeros(self.network.width(layer))
-            if kind == "w":
-                seed[index[0]] = self.a[layer - 1][index[1]]
-            else:  # b, z
-                seed[index[0]] = 1.0
-            dz[layer] = seed
-            da[layer] = self.sigma_prime(layer, self.z[layer]) * seed
-        for m in range(start + 1, depth + 1):
-            dz[m] = self.W[m] @ da[m - 1]
-            da[m] = self.sigma_prime(m, self.z[m]) * dz[m]
-        return dz, da
 
     def derivative(self, numerator, var_kind, var_layer, var_index):
         """∂numerator/∂var at this point; numerator is 'C' or (kind, layer, index)."""
@@ -122,7 +78,7 @@ class Point:
             return 1.0 if tuple(var_index) == tuple(index) else 0.0
         if layer < var_layer or (layer == var_layer and var_kind == "a"):
             return 0.0
-        dz, da = self.tangent(var_kind, var_layer, var_index)
+        dz, da = numeric.tangent(self.network, self.params, self.z, self.a, var_kind, var_layer, var_index)
         table = dz if kind == "z" else da
         if table[layer] is None:
             return 0.0
