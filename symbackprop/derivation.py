@@ -20,6 +20,7 @@ import sympy as sp
 from . import model
 from . import notation as nt
 from . import printing
+from .spec import Network
 
 @dataclass(frozen=True)
 class Role:
@@ -586,8 +587,6 @@ def derive(network=None):
 
     Cached per network: check, notes, verify and codegen of one network share one derivation.
     """
-    from .spec import Network
-
     network = Network.parse() if network is None else network
     cost = network.cost_entry
     j, k, l = nt.j, nt.k, nt.l

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from . import groundtruth, instantiate, numeric
+from . import codegen, groundtruth, instantiate, numeric
 from . import notation as nt
 from .derivation import derive
 from .model import bind_activations
+from .spec import Network
 
 DERIVED_LIMIT = 600  # parameters up to which the derived formulas are evaluated one by one
 FD_ALL_LIMIT = 2000  # parameters up to which every entry gets a finite difference
@@ -31,10 +32,8 @@ PROVIDERS = {}
 
 
 def _generated(network, params, X, Y):
-    """The functions ``codegen`` generates for the network (imported only when used)."""
-    from .codegen import compile
-
-    return compile(network).gradients(params, X, Y)
+    """The functions ``codegen`` generates for the network."""
+    return codegen.compile(network).gradients(params, X, Y)
 
 
 _generated.note = "the NumPy functions codegen writes (symbackprop.compile)"
@@ -160,8 +159,6 @@ def _diff(candidate, reference):
 
 def check(network=None, batch=3, seed=0):
     """Compare every way of computing the gradients for ``network``; see the module docstring."""
-    from .spec import Network
-
     network = Network.parse() if network is None else network
     derivation = derive(network)
     params = numeric.init_params(network, seed)
@@ -194,10 +191,7 @@ def check(network=None, batch=3, seed=0):
         elif m.key == "fd":
             entries = None
             if params_count > FD_ALL_LIMIT:
-                rng = np.random.default_rng(seed + 2)
-                share = FD_SAMPLE / params_count
-                entries = {name: rng.choice(p.size, max(1, int(round(p.size * share))), replace=False)
-                           for name, p in params.items()}
+                entries = numeric.sample_entries(params, FD_SAMPLE, seed + 2)
                 m.note = f"central, h = 1e-6, float64, at {sum(map(len, entries.values()))} sampled entries"
             m.grads = numeric.finite_differences(network, params, X, Y, entries=entries)
         else:

@@ -24,6 +24,12 @@ _ALIASES = {"logistic": "sigmoid", "linear": "identity", "none": "identity", "ms
             "cross-entropy": "cross_entropy", "half-quadratic": "half_quadratic"}
 
 
+def _interval(low, high):
+    """(0, ∞) rather than SymPy's (0, oo)."""
+    show = lambda v: "∞" if v == float("inf") else "-∞" if v == -float("inf") else str(v)
+    return f"({show(low)}, {show(high)})"
+
+
 def _suggest(name, known):
     close = difflib.get_close_matches(name, known, n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -107,9 +113,12 @@ class Network:
             out = activations.get(self.activations[-1])
             low, high = out.output_range
             if low < need[0] or high > need[1]:
+                fitting = [name for name, entry in activations.REGISTRY.items()
+                           if entry.output_range[0] >= need[0] and entry.output_range[1] <= need[1]]
                 raise SymbackpropError(
-                    f"{self.cost} needs outputs between {need[0]} and {need[1]}, but the output layer's "
-                    f"activation {out.name} gives values in ({low}, {high}); use sigmoid on the last layer")
+                    f"the {self.cost} cost needs outputs between {need[0]} and {need[1]}, but the output layer's "
+                    f"activation {out.name} gives values in {_interval(low, high)}; use "
+                    f"{' or '.join(fitting)} on the last layer")
 
     @property
     def depth(self):

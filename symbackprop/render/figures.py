@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .. import notation as nt
+from ..printing import text
 
 SVG_SCALE = 48  # pixels per centimetre
 SVG_MARGIN = 40
@@ -292,8 +293,6 @@ def svg_text(expr, size=15):
     The text comes from the project's Unicode printer; a layer or index with a character that
     has no Unicode superscript or subscript form is raised or lowered with a tspan instead.
     """
-    from ..printing import text
-
     source = text(expr).replace(" ", "")
     pieces, last = [], 0
     for m in _TOKEN.finditer(source):

@@ -25,7 +25,7 @@ from .. import notation as nt
 from ..derivation import derive
 from ..errors import SymbackpropError
 from ..printing import latex, ordered_product, ordered_sum, text
-from ..spec import LECTURE_MULTI_SIZES, LECTURE_SIZES, Network
+from ..spec import DEFAULT_COST, LECTURE_MULTI_SIZES, LECTURE_SIZES, Network
 from . import example, figures
 from .environment import render_template
 from .exercises import exercises
@@ -37,9 +37,10 @@ EXPANDED_LAYERS = 8  # chain layers whose derivatives are also shown with the re
 
 
 def title(network):
-    """The network in words, with room to break lines: 4-4-2 (relu, sigmoid; cross_entropy cost)."""
-    acts = network.activations[0] if network.uniform_activation else ", ".join(network.activations)
-    return f"{'-'.join(map(str, network.sizes))} ({acts}; {network.cost} cost)"
+    """The network in words, with room to break lines: 4-4-2 (ReLU, sigmoid; cross-entropy cost)."""
+    words = [network.activation(layer).words for layer in range(1, network.depth + 1)]
+    acts = words[0] if network.uniform_activation else ", ".join(words)
+    return f"{'-'.join(map(str, network.sizes))} ({acts}; {network.cost_entry.words} cost)"
 
 
 def lecture_networks():
@@ -193,7 +194,8 @@ def context(network):
         # (ReLU's step of σ(z) only repeats θ(z), with SymPy's value at 0 as a second argument)
         lecture_forms={slope.name: slope.lecture_form != slope.derivative and not slope.lecture_form.has(sp.Heaviside)
                        for slope in derivation.slopes},
-        cost=network.cost_entry,
+        cost=network.cost_entry, lecture_cost=network.cost == DEFAULT_COST,
+        activation_words=[network.activation(layer).words for layer in range(1, depth + 1)],
     )
 
 

@@ -14,14 +14,14 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import SymbackpropError
+from ..spec import Network
+from .verdict import verify
 
 PARALLEL_FROM = 8
 """Below this many lines, grading in this process is faster than starting workers."""
 
 
 def _network_for(entry, default):
-    from ..spec import Network
-
     if not any(key in entry for key in ("sizes", "activation", "cost")):
         return default
     return Network.parse(entry.get("sizes", ",".join(map(str, default.sizes))),
@@ -31,8 +31,6 @@ def _network_for(entry, default):
 def grade_line(task):
     """One line -> one result dict; never raises."""
     number, line, default = task
-    from .verdict import verify
-
     result = {"id": None, "line": number}
     try:
         entry = json.loads(line)
@@ -90,8 +88,6 @@ def _context():
 
 def grade_lines(lines, default_network=None, workers=None):
     """Results for the non-blank ``lines``, in order, graded on ``workers`` processes (default: all cores)."""
-    from ..spec import Network
-
     default = Network.parse() if default_network is None else default_network
     tasks = [(n, line, default) for n, line in enumerate(lines, 1) if line.strip()]
     workers = workers or os.cpu_count() or 1

@@ -33,7 +33,7 @@ MAX_VARIANTS = 80
 
 
 
-def _l(expr):
+def _named(expr):
     """How a diagnosis names a quantity: plain Unicode, σ'(z^(L)), w^(L)_jk, readable in a terminal."""
     return printing.text(expr)
 
@@ -101,17 +101,17 @@ def _changes(rhs, lhs):
     for path, node in _sites(rhs):
         if isinstance(node, nt.sigma):
             out.append(("sigma_for_sigma_prime",
-                        f"you wrote {_l(node)} where {_l(nt.sigma_prime(*node.args))} is due: ∂a/∂z is the slope of "
+                        f"you wrote {_named(node)} where {_named(nt.sigma_prime(*node.args))} is due: ∂a/∂z is the slope of "
                         f"the activation, σ', not the activation σ itself", path, nt.sigma_prime(*node.args)))
         elif isinstance(node, nt.sigma_prime):
-            out.append(("sigma_prime_for_sigma", f"you wrote {_l(node)} where {_l(nt.sigma(*node.args))} is due",
+            out.append(("sigma_prime_for_sigma", f"you wrote {_named(node)} where {_named(nt.sigma(*node.args))} is due",
                         path, nt.sigma(*node.args)))
         elif isinstance(node, nt.Transposed):
-            out.append(("extra_transpose", f"the transpose in {_l(node)} is not due", path, node.args[0]))
+            out.append(("extra_transpose", f"the transpose in {_named(node)} is not due", path, node.args[0]))
         elif isinstance(node, nt.MatrixProduct) and len(node.args) > 1:
             turned = nt.MatrixProduct(*reversed(node.args))
-            out.append(("wrong_order", f"the factors of {_l(node)} are in the wrong order: matrix products do not "
-                        f"commute; it is {_l(turned)}", path, turned))
+            out.append(("wrong_order", f"the factors of {_named(node)} are in the wrong order: matrix products do not "
+                        f"commute; it is {_named(turned)}", path, turned))
         elif isinstance(node, sp.Indexed) and (node.base in nt.LAYERED or node.base == nt.y):
             out += _index_changes(node, path, pool)
     free = sorted({s for e in _lhs_elements(lhs) for i in e.indices for s in as_expr(i).free_symbols
@@ -128,7 +128,7 @@ def _index_changes(e, path, pool):
     out = []
     if e.base == nt.w and len(e.indices) == 3 and e.indices[1] != e.indices[2]:
         swapped = nt.w[e.indices[0], e.indices[2], e.indices[1]]
-        out.append(("swapped_indices", f"the indices of {_l(e)} are swapped: it should be {_l(swapped)} (w_jk "
+        out.append(("swapped_indices", f"the indices of {_named(e)} are swapped: it should be {_named(swapped)} (w_jk "
                     f"goes to neuron j of layer l from neuron k of layer l-1)", path, swapped))
     for pos in (list(range(1, len(e.indices))) if e.base != nt.y else [0]):
         current = e.indices[pos]
@@ -139,20 +139,20 @@ def _index_changes(e, path, pool):
                 idx = list(e.indices)
                 idx[pos] = other
                 changed = e.base[tuple(idx)]
-                out.append(("wrong_index", f"{_l(e)} should be {_l(changed)}: {current} and {other} count neurons "
+                out.append(("wrong_index", f"{_named(e)} should be {_named(changed)}: {current} and {other} count neurons "
                             "of different layers (j of layer l, k of layer l-1)", path, changed))
     if e.base in nt.LAYERED:
         for step in (-1, 1):
             idx = list(e.indices)
             idx[0] = idx[0] + step
             changed = e.base[tuple(idx)] if len(idx) > 1 else e.base[idx[0]]
-            out.append(("wrong_layer", f"wrong layer: {_l(e)} should be {_l(changed)}", path, changed))
+            out.append(("wrong_layer", f"wrong layer: {_named(e)} should be {_named(changed)}", path, changed))
     if e.base == nt.w and len(e.indices) == 1:
-        out.append(("missing_transpose", f"{_l(e)} needs a transpose: ({_l(e)})^T sends the error back from "
-                    f"layer {_l(e.indices[0])} to layer {_l(e.indices[0] - 1)}", path, nt.Transposed(e)))
+        out.append(("missing_transpose", f"{_named(e)} needs a transpose: ({_named(e)})^T sends the error back from "
+                    f"layer {_named(e.indices[0])} to layer {_named(e.indices[0] - 1)}", path, nt.Transposed(e)))
     if e.base == nt.a and len(e.indices) == 1:
-        out.append(("missing_transpose", f"{_l(e)} needs a transpose: ∂C/∂w is the column δ times the row "
-                    f"({_l(e)})^T", path, nt.Transposed(e)))
+        out.append(("missing_transpose", f"{_named(e)} needs a transpose: ∂C/∂w is the column δ times the row "
+                    f"({_named(e)})^T", path, nt.Transposed(e)))
     return out
 
 
@@ -183,8 +183,8 @@ def _sign_message(rhs, derivation):
         ys = [t for t in add.args if t.has(nt.y) or t.has(nt.target)]
         outs = [t for t in add.args if any(e.base == nt.a for e in t.atoms(sp.Indexed))]
         if ys and outs and not ys[0].could_extract_minus_sign() and outs[0].could_extract_minus_sign():
-            return (f"the sign is flipped: you have ({_l(add)}), i.e. y − a; the cost's slope ∂C₀/∂a = "
-                    f"{_l(derivation.cost_slope)} has a − y, with a first")
+            return (f"the sign is flipped: you have ({_named(add)}), i.e. y − a; the cost's slope ∂C₀/∂a = "
+                    f"{_named(derivation.cost_slope)} has a − y, with a first")
     return "the sign is flipped: your right-hand side is the negative of the true value"
 
 
@@ -196,16 +196,16 @@ def _constant_message(c, rhs, derivation):
     student_has_half = any(r == sp.Rational(1, 2) for r in rhs.atoms(sp.Rational))
     if np.isclose(c, 0.5):
         if coefficient == 2 and student_has_half:
-            return (f"a stray ½: this cost, C₀ = Σ_j {_l(derivation.cost_term)}, has no ½, so its slope is "
-                    f"{_l(slope)}; your result is half the true value")
+            return (f"a stray ½: this cost, C₀ = Σ_j {_named(derivation.cost_term)}, has no ½, so its slope is "
+                    f"{_named(slope)}; your result is half the true value")
         if coefficient == 2:
-            return (f"your result is half the true value: the factor 2 of the cost's slope ∂C₀/∂a = {_l(slope)} "
+            return (f"your result is half the true value: the factor 2 of the cost's slope ∂C₀/∂a = {_named(slope)} "
                     "(from differentiating the square) is missing")
         return "your result is half the true value: a stray factor ½"
     if np.isclose(c, 2):
         if term_has_half:
-            return (f"your result is twice the true value: the ½ of the cost C₀ = Σ_j {_l(derivation.cost_term)} "
-                    f"cancels the 2 of the square, so ∂C₀/∂a = {_l(slope)}")
+            return (f"your result is twice the true value: the ½ of the cost C₀ = Σ_j {_named(derivation.cost_term)} "
+                    f"cancels the 2 of the square, so ∂C₀/∂a = {_named(slope)}")
         return "your result is twice the true value: an extra factor 2"
     return f"your result is {c:.6g} times the true value: a wrong constant factor"
 
@@ -238,10 +238,10 @@ def factor_findings(r, samples, checker, factors):
             elif c == 0.5:
                 extra = " and a factor 2 is missing"
             if np.allclose(r * values, c, rtol=1e-6, atol=1e-9):
-                return _finding("missing_factor", f"a chain-rule factor is missing: {_l(factor)} ({_role(role)})"
+                return _finding("missing_factor", f"a chain-rule factor is missing: {_named(factor)} ({_role(role)})"
                                 + extra)
             if np.allclose(r / values, c, rtol=1e-6, atol=1e-9):
-                return _finding("extra_factor", f"an extra factor {_l(factor)} ({_role(role)}) that the chain rule "
+                return _finding("extra_factor", f"an extra factor {_named(factor)} ({_role(role)}) that the chain rule "
                                 "does not have here" + extra)
     return None
 
@@ -268,7 +268,7 @@ def diagnose(formula, rhs, samples, checker, derivation, factors, want):
         works = fixed is not None and checker.equivalent(fixed)
         findings.append(_finding("missing_sum", (
             f"the index {s} is free on the right but not on the left: the quantity reaches the cost through every "
-            f"neuron {s} of layer {_l(layer) if layer is not None else '?'}, so the chain rule adds up these paths"
+            f"neuron {s} of layer {_named(layer) if layer is not None else '?'}, so the chain rule adds up these paths"
             + (f"; with Σ_{s} in front your formula is right" if works else f"; sum over {s}"))))
         if works:
             return findings
@@ -303,7 +303,7 @@ def diagnose(formula, rhs, samples, checker, derivation, factors, want):
         if c is not None and any(np.isclose(c, v) for v in (-1.0, 2.0, 0.5)):
             return findings + [_finding(code, message), _constant_finding(c, changed, derivation)]
     if not findings:
-        want_text = f": the derivation has {_l(lhs)} = {_l(want)}" if want is not None else ""
+        want_text = f": the derivation has {_named(lhs)} = {_named(want)}" if want is not None else ""
         findings.append(_finding("unexplained", "the right-hand side differs from the true value and no single "
                                  f"common mistake explains it{want_text}"))
     return findings
