@@ -17,7 +17,8 @@ from ..derivation import derive
 from ..errors import FormulaError
 from ..spec import Network
 from .bindings import bindings, check_cost, check_meaning
-from .compare import TIME_LIMIT, Checker, same
+from . import timelimit
+from .compare import Checker, same
 from .diagnose import diagnose
 from .expected import chain_factors, expected, is_shorthand
 from .parse import parse
@@ -45,15 +46,23 @@ def read(formula, network=None):
             "text": " = ".join(text_of(s) for s in parsed.sides), "notes": parsed.notes}
 
 
-def verify(formula, network=None):
-    """Verdict, parsed form, expected right-hand side, counterexample and diagnosis for ``formula``."""
-    start = time.monotonic()
+def verify(formula, network=None, time_limit=timelimit.DEFAULT):
+    """Verdict, parsed form, expected right-hand side, counterexample and diagnosis for ``formula``.
+
+    Returns within ``time_limit`` seconds or raises a FormulaError saying it is too costly.
+    """
     network = Network.parse() if network is None else network
+    with timelimit.limit(time_limit, formula) as deadline:
+        return _verify(formula, network, deadline)
+
+
+def _verify(formula, network, deadline):
+    start = time.monotonic()
     parsed = parse(formula, network)
     check_meaning(parsed)
     binds = bindings(parsed, network)
     check_cost(parsed, network, binds)
-    checker = Checker(parsed, network, binds, start + TIME_LIMIT)
+    checker = Checker(parsed, network, binds, deadline)
     derivation = derive(network)
     lhs = parsed.lhs
     shorthand = is_shorthand(lhs, network)
