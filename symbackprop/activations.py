@@ -33,6 +33,7 @@ class Activation:
     kinks: tuple = ()  # values of z where σ has no derivative (verify samples both sides)
     at_kinks: str = ""  # the value symbackprop takes for σ' there, in words
     title: str = ""  # how prose names it: "ReLU" (default: the name)
+    nielsen: str = ""  # where Michael Nielsen's book uses it, in words
 
     @property
     def words(self):
@@ -86,6 +87,7 @@ register(Activation(
     description="the logistic sigmoid 1/(1 + e^(-z)), which squashes any z into (0, 1)",
     flat="for large |z| the sigmoid saturates: its slope σ'(z) = σ(z)(1 − σ(z)) is at most 1/4 and nearly 0 "
          "far from 0, so a saturated neuron passes almost no gradient back",
+    nielsen='the sigmoid neuron of chapter 1, used throughout chapters 1 and 2 (σ is his name for it)',
 ))
 
 register(Activation(
@@ -98,6 +100,7 @@ register(Activation(
     description="the hyperbolic tangent, which squashes any z into (-1, 1) and is centred on 0",
     flat="for large |z| tanh saturates: its slope 1 − tanh²(z) is at most 1 and nearly 0 far from 0, so a "
          "saturated neuron passes almost no gradient back",
+    nielsen="chapter 3, 'Other models of artificial neuron': tanh(z) = 2σ(2z) − 1, a rescaled sigmoid",
 ))
 
 register(Activation(
@@ -113,6 +116,7 @@ register(Activation(
     kinks=(0,),
     at_kinks="ReLU has no derivative at z = 0; symbackprop takes ReLU'(0) = 0",
     title="ReLU",
+    nielsen="chapter 3, 'Other models of artificial neuron': the rectified linear unit max(0, z)",
 ))
 
 register(Activation(
@@ -128,6 +132,7 @@ register(Activation(
     kinks=(0,),
     at_kinks="the leaky ReLU has no derivative at z = 0; symbackprop takes the slope 0.01 there",
     title="leaky ReLU",
+    nielsen="not in Nielsen's book; a variant of the ReLU (Maas, Hannun and Ng, 2013)",
 ))
 
 register(Activation(
@@ -140,6 +145,7 @@ register(Activation(
     description="no nonlinearity: a = z",
     flat="its slope is 1 everywhere, so it never gates the gradient (and a network of identity layers is just "
          "one linear map)",
+    nielsen='a linear neuron; chapter 3 asks what the quadratic cost gives with linear output neurons',
 ))
 
 register(Activation(
@@ -152,4 +158,5 @@ register(Activation(
     description="ln(1 + e^z), a smooth ReLU whose slope is the sigmoid",
     flat="for z far below 0 softplus is flat (its slope, the sigmoid of z, is nearly 0); for large z its slope "
          "is nearly 1",
+    nielsen="not in Nielsen's book; ln(1 + e^z), a smooth ReLU",
 ))

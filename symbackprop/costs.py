@@ -15,7 +15,7 @@ from typing import Callable, Optional
 import numpy as np
 import sympy as sp
 
-from .printing import ordered_product
+from .printing import ordered_product, ordered_sum
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,17 @@ class Cost:
     slope: Callable = None  # (a, y) -> ∂c/∂a as the lectures write it (None: SymPy's, tidied)
     slope_meaning: str = ""  # what ∂C₀/∂a says, in words
     title: str = ""  # how prose names it: "cross-entropy" (default: the name)
+    written: Callable = None  # (a, y) -> the term as people write it, for display (None: per_neuron)
+    adds_up: str = ""  # what C₀ adds up over the output neurons, in words
+    nielsen: str = ""  # how Michael Nielsen's book writes or uses this cost
 
     @property
     def words(self):
         return self.title or self.name
+
+    def display_term(self, a, y):
+        """The per-neuron term in the order people write it (the same value as ``per_neuron``)."""
+        return (self.written or self.per_neuron)(a, y)
 
 
 REGISTRY = {}
@@ -57,6 +64,9 @@ register(Cost(
     slope_meaning="proportional to the difference between the output and what we want it to be: if the output "
                   "is far off, even slight changes of it have a big impact on the cost",
     title="quadratic",
+    adds_up="the squares of the differences between the output activations and the desired outputs",
+    nielsen="Nielsen's quadratic cost has a 1/2 in front, C = (1/2n) Σₓ ‖y(x) − aᴸ(x)‖², so his ∂C/∂aⱼ is "
+            "aⱼ − yⱼ where this cost gives 2(aⱼ − yⱼ); every δ here is twice his",
 ))
 
 register(Cost(
@@ -70,6 +80,9 @@ register(Cost(
     slope_meaning="the difference between the output and what we want it to be (the 1/2 cancels the 2 of the "
                   "square): the further off, the stronger the signal",
     title="half quadratic",
+    adds_up="half the squares of the differences between the output activations and the desired outputs",
+    nielsen="this is Nielsen's quadratic cost (chapter 1, 'Learning with gradient descent'), "
+            "C = (1/2n) Σₓ ‖y(x) − aᴸ(x)‖², whose slope is ∇ₐC = aᴸ − y",
 ))
 
 
@@ -89,4 +102,9 @@ register(Cost(
     slope_meaning="(a − y)/(a(1 − a)): the error a − y, divided by the sigmoid's own slope a(1 − a), which is why "
                   "the two cancel at a sigmoid output",
     title="cross-entropy",
+    written=lambda a, y: sp.Mul(-1, ordered_sum(ordered_product(y, sp.log(a)),
+                                                 ordered_product(1 - y, sp.log(1 - a))), evaluate=False),
+    adds_up="one term per output neuron, −ln a where the desired output is 1 and −ln(1 − a) where it is 0",
+    nielsen="chapter 3, 'The cross-entropy cost function': C = −(1/n) Σₓ Σⱼ [yⱼ ln aᴸⱼ + (1 − yⱼ) ln(1 − aᴸⱼ)]; "
+            "he shows there that with sigmoid output neurons the σ' cancels and δᴸ = aᴸ − y",
 ))

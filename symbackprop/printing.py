@@ -199,6 +199,16 @@ class NotationLatexPrinter(LatexPrinter):
         power = f"^{{{exp}}}" if exp else ""
         return f"{name}{power}({', '.join(self._print(a) for a in expr.args)})"
 
+    def _print_tanh(self, expr, exp=None):
+        """tanh(z) and tanh²(z) as people write them, not SymPy's \\tanh{\\left(z \\right)}."""
+        power = f"^{{{exp}}}" if exp else ""
+        return rf"\tanh{power}({self._print(expr.args[0])})"
+
+    def _print_log(self, expr, exp=None):
+        """ln(x) with plain parentheses; a power goes on the whole logarithm."""
+        out = rf"\ln({self._print(expr.args[0])})"
+        return out if exp is None else rf"\left({out}\right)^{{{exp}}}"
+
     def _print_Heaviside(self, expr, exp=None):
         """θ(x); the value taken at 0 (SymPy's second argument) is stated in words where it matters."""
         out = rf"\theta({self._print(expr.args[0])})"
