@@ -21,7 +21,6 @@ from .. import printing
 from ..derivation import ROLES
 from ..errors import FormulaError
 from ..printing import plain, rebuilt
-from .compare import same
 from .evaluate import EvaluationError, compile_expr
 from .shapes import as_expr, free_indices, has_whole_target, layered, neuron_positions
 
@@ -166,7 +165,7 @@ def _ratios(samples):
         a, b = np.asarray(s.student, dtype=float).reshape(-1), np.asarray(s.truth, dtype=float).reshape(-1)
         if a.shape != b.shape or not np.all(np.isfinite(a)):
             return None
-        keep = np.abs(b) > 1e-9
+        keep = b != 0  # a ratio is relative: a vanishing gradient of 1e-19 keeps its entries
         r.extend((a[keep] / b[keep]).tolist())
     return np.array(r) if r else None
 
@@ -227,7 +226,7 @@ def factor_findings(r, samples, checker, factors):
             values = _factor_values(factor, samples, checker)
         except (EvaluationError, KeyError, TypeError, ValueError):
             continue
-        if values.shape != r.shape or np.any(np.abs(values) < 1e-9):
+        if values.shape != r.shape or np.any(values == 0):
             continue
         for c in (1.0, -1.0, 2.0, 0.5):
             extra = ""
@@ -314,7 +313,7 @@ def _layer_finding(rhs, samples, network):
     good, bad = set(), set()
     for s in samples:
         if nt.l in s.env:
-            (good if s.error is None and same(s.student, s.truth) else bad).add(s.env[nt.l])
+            (good if s.agrees else bad).add(s.env[nt.l])
     good -= bad
     if not good or not bad:
         return None

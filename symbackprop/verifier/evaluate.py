@@ -160,6 +160,14 @@ class Compiler:
                 return np.power(b, e)
         return power
 
+    def _Abs(self, expr):
+        arg = self(expr.args[0])
+
+        def absolute(p, env):
+            v = arg(p, env)
+            return np.abs(v) if isinstance(v, np.ndarray) else abs(_as_float(v))
+        return absolute
+
     def _exp(self, expr):
         arg = self(expr.args[0])
 

@@ -6,15 +6,43 @@ and, for any other ∂X/∂Y (∂z/∂w, ∂a^{(L)}/∂a^{(L-2)}, ...), forward 
 a student's formula is compared with; none of them reads the student's formula or the
 derivation.
 
-Points keep away from trouble: every weighted input is at least ``MARGIN`` away from each
-kink of its layer's activation (registry ``kinks``), targets lie in (0.1, 0.9).
+The points are chosen so that a mistake cannot hide behind one regime of the network: every
+weighted input z is chosen first (the bias follows from it), in one of these regimes:
+
+* ``active``: every neuron on the working side of its activation (past each kink, |z| < 1.5),
+  so that a dropped ReLU' or a product that is 0 at a dead neuron shows;
+* ``mixed`` (two points): z on both sides of every kink of the layer's activation (registry
+  ``kinks``) — in a wide layer within the point, in a one-neuron layer from point to point;
+* ``saturated``: |z| between 3 and 6, where sigmoid and tanh are flat, and the target far from
+  the output, so that terms that are negligible elsewhere are not negligible here.
+
+Every z stays at least ``MARGIN`` away from a kink, where the derivative does not exist.
 """
 
 import numpy as np
 
 from .. import numeric
 
-MARGIN = 0.05
+MARGIN = 0.1
+REGIMES = ("active", "mixed", "mixed", "saturated")
+"""The regime of each point, by seed."""
+
+
+def _weighted_inputs(rng, regime, width, kinks, seed, layer):
+    """The z of one layer's neurons for this regime, at least MARGIN away from every kink."""
+    kink = max(kinks) if kinks else 0.0
+    if regime == "active":
+        z = rng.uniform(0.2, 1.5, width) * (1.0 if kinks else rng.choice([-1.0, 1.0], width))
+        return z + kink
+    if regime == "saturated":
+        return rng.uniform(3.0, 6.0, width) * rng.choice([-1.0, 1.0], width) + kink
+    z = rng.uniform(MARGIN, 2.0, width)
+    signs = rng.choice([-1.0, 1.0], width)
+    if width > 1:
+        signs[:2] = (1.0, -1.0)  # both sides of the kink within the layer
+    else:
+        signs[:] = 1.0 if (seed + layer) % 2 else -1.0  # from point to point
+    return kink + signs * z
 
 
 class Point:
@@ -22,6 +50,7 @@ class Point:
 
     def __init__(self, network, seed):
         self.network = network
+        self.regime = REGIMES[seed % len(REGIMES)]
         depth = network.depth
         rng = np.random.default_rng(seed)
         x = rng.uniform(-1.0, 1.0, network.width(0))
@@ -29,18 +58,15 @@ class Point:
         for layer in range(1, depth + 1):
             rows, cols = network.width(layer), network.width(layer - 1)
             W = rng.uniform(-1.2, 1.2, (rows, cols)) / np.sqrt(cols)
-            B = rng.uniform(-0.5, 0.5, rows)
-            kinks = network.activation(layer).kinks
-            if kinks:
-                B = B + 0.3 + max(kinks)  # most neurons on the active side, a few not
-            for kink in kinks:  # away from kinks: move the bias, which moves z
-                z = W @ a + B
-                near = np.abs(z - kink) < MARGIN
-                B = B + np.where(near, np.where(z >= kink, 2 * MARGIN, -2 * MARGIN), 0.0)
+            z = _weighted_inputs(rng, self.regime, rows, network.activation(layer).kinks, seed, layer)
+            B = z - W @ a  # the bias that gives this z
             params[f"W{layer}"], params[f"b{layer}"] = W, B
             a = network.activation(layer).numpy(W @ a + B)
         self.params = params
-        self.y = rng.uniform(0.1, 0.9, network.width(depth))
+        if self.regime == "saturated":  # the target far from the output: a − y is large
+            self.y = np.where(a > 0.5, rng.uniform(0.05, 0.15, a.shape), rng.uniform(0.85, 0.95, a.shape))
+        else:
+            self.y = rng.uniform(0.1, 0.9, network.width(depth))
         back = numeric.backward(network, params, x[None, :], self.y[None, :])
         self.a = [np.asarray(v[0], dtype=float) for v in back.acts]
         self.z = [None] + [np.asarray(v[0], dtype=float) for v in back.zs[1:]]

@@ -8,6 +8,7 @@ left-hand side; ``diagnose`` says what differs; ``result`` presents it.
 """
 
 import time
+from dataclasses import dataclass, field
 
 import sympy as sp
 
@@ -17,22 +18,13 @@ from ..derivation import derive
 from ..errors import FormulaError
 from ..spec import Network
 from .bindings import bindings, check_cost, check_meaning
-from . import timelimit
-from .compare import Checker, same
+from . import precise, timelimit
+from .compare import Checker
 from .diagnose import diagnose
 from .expected import chain_factors, expected, is_shorthand
 from .parse import parse
 from .result import Result, rounded, symbol_values, text_of, worst_entry
-
-
-def symbolic_check(rhs, want):
-    """'identical' when the student's right side expands to the derivation's, else 'not shown'."""
-    if want is None or rhs.has(*nt.MATRIX_OPERATIONS, sp.Sum) or want.has(*nt.MATRIX_OPERATIONS, sp.Sum) or sp.count_ops(rhs) > 150:
-        return "skipped"
-    try:
-        return "identical" if sp.expand((rhs - want).doit()) == 0 else "undecided"
-    except Exception:  # noqa: BLE001 - the symbolic check is only a bonus
-        return "skipped"
+from .shapes import free_indices
 
 
 def read(formula, network=None):
@@ -56,59 +48,146 @@ def verify(formula, network=None, time_limit=timelimit.DEFAULT):
         return _verify(formula, network, deadline)
 
 
-def _verify(formula, network, deadline):
-    start = time.monotonic()
-    parsed = parse(formula, network)
-    check_meaning(parsed)
+WITNESS_WIDTH = 3
+"""Width of every layer of the witness network, where indices and orientation can show."""
+PRECISE_CHECKS = 4
+"""Samples checked again at 50 digits once double precision found no difference."""
+
+
+@dataclass
+class Judgement:
+    """How one parsed formula fares on one network."""
+
+    network: object
+    equivalent: bool = True
+    counterexample: dict = None
+    diagnosis: list = field(default_factory=list)
+    checked: int = 0
+    bindings_total: int = 0
+    layers: list = field(default_factory=list)
+    want: object = None
+    symbolic: str = "skipped"
+
+
+def about_indices(parsed):
+    """True when the formula says something about neurons or matrices (indices, sums, ⊙, ^T, ∇),
+    which a network with one neuron per layer cannot tell apart."""
+    for side in parsed.sides:
+        if side.has(sp.Sum, nt.grad_a_C, *nt.MATRIX_OPERATIONS) or free_indices(side):
+            return True
+        if any(len(e.indices) > 1 or e.base == nt.y for e in side.atoms(sp.Indexed) if nt.letter(e)):
+            return True
+    return False
+
+
+def witness_network(network):
+    """The network of the same depth, activations and cost with every layer WITNESS_WIDTH wide
+    or wider, or None when the network is that wide already."""
+    if min(network.sizes) >= WITNESS_WIDTH:
+        return None
+    return Network(tuple(max(w, WITNESS_WIDTH) for w in network.sizes), network.activations, network.cost)
+
+
+def _counterexample(sample, lhs, rhs, want, checker, samples, bad, number, parsed):
+    out = {
+        "binding": {str(k): v for k, v in sample.env.items() if k != nt.L},
+        "point": sample.point,
+        "values": symbol_values([lhs, rhs, want], sample.env, checker.points[sample.point], checker.network),
+        "student": rounded(sample.student),
+        "true": rounded(sample.truth),
+        "error": sample.error,
+        "mismatches": f"{len(bad)} of {len(samples)}",
+    }
+    worst = worst_entry(sample.student, sample.truth) if sample.error is None else None
+    if worst:
+        out["largest_difference"] = worst
+    if len(parsed.rhs) > 1:
+        out["side"] = number + 1
+    return out
+
+
+def _precise_difference(rhs, lhs, samples, checker, shorthand):
+    """The first sample where rhs and lhs differ at 50 digits, as (sample, difference), or None."""
+    for sample in samples[:PRECISE_CHECKS]:
+        if time.monotonic() > checker.deadline - 0.5:
+            return None
+        found = precise.difference(rhs, lhs, sample.env, checker.points[sample.point], checker.network, shorthand)
+        if found is None:
+            return None
+        diff, size = found
+        if abs(diff) > precise.NOISE * max(size, 1e-300):
+            return sample, diff
+    return None
+
+
+def judge(parsed, network, deadline):
+    """Compare every part of ``parsed`` with the truth on ``network``; diagnose the first that fails."""
+    lhs = parsed.lhs
     binds = bindings(parsed, network)
     check_cost(parsed, network, binds)
     checker = Checker(parsed, network, binds, deadline)
     derivation = derive(network)
-    lhs = parsed.lhs
     shorthand = is_shorthand(lhs, network)
     match = expected(lhs, derivation, shorthand, parsed.rhs[-1])
     want = None if match is None else match.rhs
-    diagnosis, counterexample, ok, checked = [], None, True, 0
+    out = Judgement(network, bindings_total=binds.total, layers=[lv for lv in binds.layers if lv is not None],
+                    want=want)
     for number, rhs in enumerate(parsed.rhs):
         samples = checker.samples(rhs)
-        checked += len(samples)
+        out.checked += len(samples)
         for s in samples:
             if s.error and "out of range" in s.error and s.error.startswith(("neuron index", "layer", "n_")):
-                raise FormulaError(f"{s.error} (while computing the right-hand side)", formula=formula)
-        bad = [s for s in samples if s.error is not None or not same(s.student, s.truth)]
-        if not bad:
+                raise FormulaError(f"{s.error} (while computing the right-hand side)", formula=parsed.text)
+        bad = [s for s in samples if not s.agrees]
+        tiny = None if bad else _precise_difference(rhs, lhs, samples, checker, shorthand)
+        if not bad and tiny is None:
             continue
-        ok = False
-        first = bad[0]
-        label = {str(k): v for k, v in first.env.items() if k != nt.L}
-        counterexample = {
-            "binding": label,
-            "point": first.point,
-            "values": symbol_values([lhs, rhs, want], first.env, checker.points[first.point], network),
-            "student": rounded(first.student),
-            "true": rounded(first.truth),
-            "error": first.error,
-            "mismatches": f"{len(bad)} of {len(samples)}",
-        }
-        worst = worst_entry(first.student, first.truth) if first.error is None else None
-        if worst:
-            counterexample["largest_difference"] = worst
+        out.equivalent = False
+        first = bad[0] if bad else tiny[0]
+        out.counterexample = _counterexample(first, lhs, rhs, want, checker, samples, bad or [first], number, parsed)
+        if bad:
+            factors = chain_factors(lhs, derivation, shorthand, match)
+            out.diagnosis = diagnose(parsed, rhs, samples, checker, derivation, factors, want)
+        else:
+            out.counterexample["difference"] = float(f"{tiny[1]:.6g}")
+            out.diagnosis = [{"code": "tiny_difference", "message": (
+                f"your right-hand side differs from the true value by {tiny[1]:.3g} here: too little to show in "
+                "double precision, but computed with 50 digits it is not zero, so some term is not right")}]
         if len(parsed.rhs) > 1:
-            counterexample["side"] = number + 1
-        factors = chain_factors(lhs, derivation, shorthand, match)
-        diagnosis = diagnose(parsed, rhs, samples, checker, derivation, factors, want)
-        if len(parsed.rhs) > 1:
-            diagnosis.insert(0, {"code": "chain_part", "message": f"part {number + 1} of the chain of equalities "
-                                 f"({printing.latex(rhs)}) is where it goes wrong"})
-        break
-    sym = symbolic_check(parsed.rhs[-1], want) if ok else "skipped"
+            out.diagnosis.insert(0, {"code": "chain_part", "message": f"part {number + 1} of the chain of "
+                                     f"equalities ({printing.latex(rhs)}) is where it goes wrong"})
+        return out
+    proven = all(precise.identical(rhs, want, derivation, shorthand) for rhs in parsed.rhs)
+    out.symbolic = "identical" if proven else "numeric"
+    return out
+
+
+def _verify(formula, network, deadline):
+    start = time.monotonic()
+    parsed = parse(formula, network)
+    check_meaning(parsed)
+    result = judge(parsed, network, deadline)
+    notes = list(parsed.notes)
+    witness = witness_network(network) if result.equivalent and about_indices(parsed) else None
+    if witness is not None:
+        try:
+            on_witness = judge(parse(formula, witness), witness, deadline)
+        except FormulaError:
+            on_witness = None  # e.g. the formula only makes sense with one neuron per layer
+        if on_witness is not None and not on_witness.equivalent:
+            notes.append(f"on your network {'-'.join(map(str, network.sizes))} the indices or the orientation of "
+                         f"this formula cannot show (a layer has fewer than {WITNESS_WIDTH} neurons), so it was also "
+                         f"checked on the network {'-'.join(map(str, witness.sizes))} with the same depth, "
+                         "activations and cost, where it fails: the counterexample is from that network")
+            result = on_witness
+    lhs, want = parsed.lhs, result.want
     return Result(
-        formula=formula, network=network, equivalent=ok,
+        formula=formula, network=result.network, equivalent=result.equivalent,
         parsed=" = ".join(printing.latex(s) for s in parsed.sides),
         parsed_text=" = ".join(text_of(s) for s in parsed.sides),
         expected=(f"{printing.latex(lhs)} = {printing.latex(want)}" if want is not None else ""),
         expected_text=(f"{text_of(lhs)} = {text_of(want)}" if want is not None else ""),
-        checked=checked, bindings_total=binds.total, layers=[lv for lv in binds.layers if lv is not None],
-        counterexample=counterexample, diagnosis=diagnosis, notes=parsed.notes, symbolic=sym,
+        checked=result.checked, bindings_total=result.bindings_total, layers=result.layers,
+        counterexample=result.counterexample, diagnosis=result.diagnosis, notes=notes, symbolic=result.symbolic,
         seconds=time.monotonic() - start,
     )
