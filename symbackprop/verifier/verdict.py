@@ -7,6 +7,7 @@ formula makes sense; ``compare`` computes both sides at random points of the net
 left-hand side; ``diagnose`` says what differs; ``result`` presents it.
 """
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -69,9 +70,15 @@ class Judgement:
     symbolic: str = "skipped"
 
 
+_MATRIX_SIGNS = re.compile(r"\\odot|\\circ|\\nabla|\\Sigma|\\operatorname|\^\s*\{?\s*(T\b|\\top|\\intercal|\\mathrm)")
+"""What marks a formula as the matrix form even where the network makes every layer a number."""
+
+
 def about_indices(parsed):
     """True when the formula says something about neurons or matrices (indices, sums, ⊙, ^T, ∇),
     which a network with one neuron per layer cannot tell apart."""
+    if _MATRIX_SIGNS.search(parsed.text):
+        return True
     for side in parsed.sides:
         if side.has(sp.Sum, nt.grad_a_C, *nt.MATRIX_OPERATIONS) or free_indices(side):
             return True
