@@ -123,7 +123,14 @@ class Hadamard(sp.Function):
     """X ⊙ Y, the entry-by-entry product."""
 
 
-MATRIX_OPERATIONS = (MatrixProduct, Transposed, Hadamard)
+class Diagonal(sp.Function):
+    """diag(v), the square matrix with the vector v on its diagonal: Nielsen's Σ'(z) = diag(σ'(z)),
+    with which BP1 reads δ^L = Σ'(z^L) ∇_a C."""
+
+    nargs = 1
+
+
+MATRIX_OPERATIONS = (MatrixProduct, Transposed, Hadamard, Diagonal)
 
 
 def matrix_product(*factors):

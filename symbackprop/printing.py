@@ -191,6 +191,10 @@ class NotationLatexPrinter(LatexPrinter):
         out = r" \odot ".join(_hadamard_factor(self, a, r"\left({}\right)") for a in expr.args)
         return out if exp is None else rf"\left({out}\right)^{{{exp}}}"
 
+    def _print_Diagonal(self, expr, exp=None):
+        out = rf"\operatorname{{diag}}\left({self._print(expr.args[0])}\right)"
+        return out if exp is None else rf"\left({out}\right)^{{{exp}}}"
+
     def _print_AppliedUndef(self, expr, exp=None):
         """A function named in LaTeX (the registries' σ, tanh, ReLU): \\tanh^{2}(z)."""
         name = expr.func.__name__
@@ -279,6 +283,9 @@ class NotationTextPrinter(StrPrinter):
 
     def _print_Hadamard(self, expr):
         return " ⊙ ".join(_hadamard_factor(self, a, "({})") for a in expr.args)
+
+    def _print_Diagonal(self, expr):
+        return f"diag({self._print(expr.args[0])})"
 
     def _print_AppliedUndef(self, expr):
         """A function named in LaTeX (the registries' σ, tanh, ReLU), in plain letters."""

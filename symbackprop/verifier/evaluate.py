@@ -5,6 +5,11 @@ the free neuron indices, ``point`` (a :class:`~.points.Point`) gives the network
 the true value of every ``∂X/∂Y`` written in the formula.  One method per SymPy class
 (``_Add``, ``_Indexed``, ``_Sum`` ...).  Scalars are floats, whole layers NumPy column vectors
 and matrices, so Nielsen's vector form and the index form are computed by the same code.
+
+Numbers are floats from the start: SymPy never evaluates a number of the formula (``10^{60}``,
+``e^{e^{e^{100}}}``), so nothing can block inside big-integer or multi-precision code.  Where a
+value is not a finite real number (a division by zero, the logarithm of a number ≤ 0, e^{1000}
+overflowing), evaluation stops with :class:`NotFinite`, a FormulaError (exit 2) that says so.
 """
 
 import math
@@ -14,10 +19,15 @@ import numpy as np
 import sympy as sp
 
 from .. import notation as nt
+from .. import printing
 from ..errors import FormulaError
 from .shapes import as_expr
 
 MAX_SUM_TERMS = 100_000
+N_EXAMPLES = 5
+"""The number n of training examples, where a formula names it: (1/n) Σₓ ∂Cₓ/∂w averages n copies
+of the example at the sample point, so it is the derivative for one example whatever n is, while
+Σₓ without 1/n is n times too large."""
 
 
 class EvaluationError(Exception):
@@ -28,7 +38,22 @@ class EvaluationError(Exception):
         self.kind = kind
 
 
+class NotFinite(FormulaError):
+    """A value of the formula is not a finite real number at the sample points: ``reason`` says why,
+    in words ('e^{1000} is beyond 10^308', '\\ln(a - 1) takes the logarithm of a number ≤ 0')."""
+
+    def __init__(self, reason):
+        super().__init__(f"the formula is not a finite real number at the sample points of the network: {reason}")
+        self.reason = reason
+
+
 _LOWEST = {letter.name: letter.lowest_layer for letter in nt.LETTERS.values()}
+
+
+def _shown(expr, limit=50):
+    """LaTeX of a piece of the formula for a message, shortened."""
+    out = printing.latex(expr)
+    return out if len(out) <= limit else out[:limit - 1] + "…"
 
 
 def compile_index(expr, network=None):
@@ -46,8 +71,15 @@ def compile_index(expr, network=None):
     if expr.is_Integer:
         value = int(expr)
         return lambda env: value
+    if expr == nt.n_examples:
+        return lambda env: N_EXAMPLES
     if isinstance(expr, sp.Symbol):
-        return lambda env: env[expr]
+        def bound(env):
+            if expr not in env:
+                raise FormulaError(f"the index {expr} has no value here: use it as a neuron index of a, z, b, "
+                                   f"\\delta, w or y, or sum over it")
+            return env[expr]
+        return bound
     if isinstance(expr, sp.Add):
         parts = [compile_index(a, network) for a in expr.args]
         return lambda env: sum(p(env) for p in parts)
@@ -98,31 +130,35 @@ class Compiler:
 
     def __init__(self, network, deadline=None):
         self.network = network
-        self.depth = network.depth
+        self.depth = network.depth if network is not None else None
         self.deadline = deadline  # time.monotonic() after which a long sum gives up
 
     def __call__(self, expr):
-        if expr.is_number and not isinstance(expr, (sp.Number, sp.NumberSymbol)) and not expr.has(nt.grad_a_C):
-            try:
-                value = complex(expr)
-                value = value.real if value.imag == 0 else math.nan
-            except (TypeError, ValueError, OverflowError):
-                value = math.nan  # 1/0, log(0): no value, so never equal to the truth
-            return lambda p, env: value
         for cls in type(expr).__mro__:
             method = getattr(self, "_" + cls.__name__, None)
             if method is not None:
                 return method(expr)
-        raise FormulaError(f"'{expr}' is not understood in a formula")
+        raise FormulaError(f"'{_shown(expr)}' is not understood in a formula")
 
     # numbers and arithmetic -------------------------------------------------------------
     def _Number(self, expr):
-        value = float(expr)
+        try:
+            value = float(expr)
+        except (OverflowError, TypeError):
+            value = math.inf
+        if not math.isfinite(value):
+            raise NotFinite(f"{_shown(expr)} is beyond 10^308")
         return lambda p, env: value
 
     def _NumberSymbol(self, expr):
         value = float(expr)
         return lambda p, env: value
+
+    def _ImaginaryUnit(self, expr):
+        raise NotFinite("part of it is an imaginary number")
+
+    def _ComplexInfinity(self, expr):
+        raise NotFinite("part of it divides by zero")
 
     def _fold(self, expr, op, verb):
         """Evaluate the arguments and combine them left to right, entry by entry."""
@@ -150,14 +186,16 @@ class Compiler:
                 if _scalar(b) and _scalar(e):
                     b, e = _as_float(b), _as_float(e)
                     if b == 0 and e < 0:
-                        return math.nan
+                        raise NotFinite(f"{_shown(expr)} divides by zero")
                     if b < 0 and not float(e).is_integer():
-                        return math.nan
+                        raise NotFinite(f"{_shown(expr)} takes a fractional power of a negative number")
                     try:
-                        return float(b) ** e
+                        value = float(b) ** e
                     except OverflowError:
-                        return math.inf
-                return np.power(b, e)
+                        value = math.inf
+                else:
+                    value = np.power(b, e)
+            return _finite(value, expr)
         return power
 
     def _Abs(self, expr):
@@ -174,7 +212,8 @@ class Compiler:
         def exp(p, env):
             v = arg(p, env)
             with np.errstate(all="ignore"):
-                return np.exp(v) if isinstance(v, np.ndarray) else _safe(math.exp, v)
+                value = np.exp(v) if isinstance(v, np.ndarray) else _safe(math.exp, v)
+            return _finite(value, expr)
         return exp
 
     def _tanh(self, expr):
@@ -190,17 +229,29 @@ class Compiler:
 
         def log(p, env):
             v = arg(p, env)
-            with np.errstate(all="ignore"):
-                if isinstance(v, np.ndarray):
-                    return np.log(v)
-                return math.log(v) if v > 0 else math.nan
+            if np.any(np.asarray(v) <= 0):
+                raise NotFinite(f"{_shown(expr)} takes the logarithm of a number ≤ 0")
+            return np.log(v) if isinstance(v, np.ndarray) else math.log(_as_float(v))
         return log
+
+    def _KroneckerDelta(self, expr):
+        """δ_{jk} from differentiating a_j by a_k: 1 when the two indices are equal."""
+        first, second = (compile_index(i, self.network) for i in expr.args[:2])
+        return lambda p, env: 1.0 if first(env) == second(env) else 0.0
 
     # the network's quantities -----------------------------------------------------------
     def _Symbol(self, expr):
         if expr == nt.target:
             return lambda p, env: p.y.reshape(-1, 1) if p.y.size > 1 else float(p.y[0])
-        raise FormulaError(f"'{expr}' has no value here")
+        if expr == nt.n_examples:
+            return lambda p, env: float(N_EXAMPLES)
+        if expr in nt.COSTS:
+            raise FormulaError(r"the cost C can only appear in a derivative \frac{\partial C}{\partial ...}")
+        if nt.is_index_symbol(expr):
+            raise FormulaError(f"{expr} is a neuron index; it is only used as a subscript, as in a_{expr}")
+        if expr in (nt.L, nt.l):
+            raise FormulaError(f"{expr} is a layer number; it is only used as a superscript, as in a^{{({expr})}}")
+        raise FormulaError(f"'{_shown(expr)}' has no value here")
 
     def layer_check(self, kind, layer):
         if not _LOWEST[kind] <= layer <= self.depth:
@@ -327,22 +378,25 @@ class Compiler:
     def _Sum(self, expr):
         """Σ over each of its limits (SymPy merges nested sums into one Sum with several limits)."""
         body = self(expr.function)
-        limits = [(var, compile_index(lo, self.network), compile_index(hi, self.network))
+        limits = [(var, compile_index(lo, self.network), compile_index(hi, self.network), expr.function.has(var))
                   for var, lo, hi in expr.limits]
 
         def over(p, env, remaining):
             if not remaining:
                 return body(p, env)
-            (var, lo, hi), rest = remaining[0], remaining[1:]
+            (var, lo, hi, used), rest = remaining[0], remaining[1:]
             start, stop = lo(env), hi(env)
+            if not used:  # Σ_x over the examples of a term that is the same for each: count × term
+                return _elementwise(float(max(stop - start + 1, 0)), over(p, env, rest), lambda u, v: u * v,
+                                    "multiply")
             if stop - start + 1 > MAX_SUM_TERMS:
-                raise FormulaError(f"a sum over {var} with {stop - start + 1} terms is too costly to check")
+                raise FormulaError(f"a sum over {var} with {stop - start + 1:,} terms is too costly to check")
             out = 0.0
             inner = dict(env)
             for value in range(start, stop + 1):
                 if value % 256 == 0 and self.deadline is not None and time.monotonic() > self.deadline:
-                    raise FormulaError("this formula is too costly to decide in the time allowed (nested sums over "
-                                       "wide layers); check it on a smaller network with --sizes")
+                    raise FormulaError(f"this formula is too costly to decide in the time allowed (a sum over {var} "
+                                       f"with {stop - start + 1:,} terms); check it on a smaller network with --sizes")
                 inner[var] = value
                 out = _elementwise(out, over(p, inner, rest), lambda u, v: u + v, "add")
             return out
@@ -370,6 +424,19 @@ class Compiler:
     def _Hadamard(self, expr):
         return self._fold(expr, lambda u, v: u * v, "multiply elementwise")
 
+    def _Diagonal(self, expr):
+        """diag(v): the square matrix with the vector v on its diagonal."""
+        arg = self(expr.args[0])
+
+        def diagonal(p, env):
+            v = arg(p, env)
+            if _scalar(v):
+                return v
+            if v.shape[1] != 1:
+                raise EvaluationError(f"diag of a {_shape(v)}: diag takes a vector", "shape")
+            return np.diagflat(v)
+        return diagonal
+
 
 def _safe(f, v):
     try:
@@ -378,5 +445,32 @@ def _safe(f, v):
         return math.inf
 
 
+def _finite(value, expr):
+    """``value`` when every entry is finite, else NotFinite naming the piece of the formula."""
+    if isinstance(value, np.ndarray):
+        if not np.all(np.isfinite(value)):
+            raise NotFinite(f"{_shown(expr)} is beyond 10^308")
+    elif not math.isfinite(value):
+        raise NotFinite(f"{_shown(expr)} is beyond 10^308")
+    return value
+
+
 def compile_expr(expr, network, deadline=None):
-    return Compiler(network, deadline)(expr)
+    """``expr`` as f(point, env) -> a float or a NumPy column vector or matrix; a result that is not
+    finite raises NotFinite."""
+    f = Compiler(network, deadline)(expr)
+
+    def evaluate(p, env):
+        return _finite(f(p, env), expr)
+    return evaluate
+
+
+def number_value(expr, formula=None, position=None):
+    """A formula's piece made of numbers only (``10^{60}``, ``e^{e^{3}}``), computed in floating point:
+    a float, or a FormulaError saying why it is not a finite real number (with the column)."""
+    try:
+        return compile_expr(expr, None)(None, {})
+    except NotFinite as e:
+        at = f" (column {position + 1})" if position is not None else ""
+        raise FormulaError(f"{e.reason}, so it is not a finite real number{at}", formula=formula,
+                           position=position) from None

@@ -5,34 +5,48 @@
 derivation's symbols without remapping: ``a^{(L-1)}_k`` is ``a[L - 1, k]``, ``w_{jk}^l`` is
 ``w[l, j, k]``, ``\\frac{\\partial C_0}{\\partial b^{(L)}}`` is ``Derivative(C_0, b[L])``.
 Nothing of the user's text is ever evaluated: it is tokenized and parsed, never passed to
-``eval``, ``sympify`` or ``parse_expr``.
+``eval``, ``sympify`` or ``parse_expr``.  The derivative of an expression the student wrote
+(``\\frac{\\partial}{\\partial a}(a - y)^2``) is SymPy's ``diff`` of the parsed expression, our
+own SymPy object.
 
 The network is needed for one decision only: whether a quantity written without a neuron
 index (``a^{(L)}``) is the lectures' one-neuron shorthand (a number) or a whole layer (a
 vector), so that a product of vectors and matrices keeps the order it was written in.
+
+Numbers stay small: a number made of numbers only (``10^{60}``, ``e^{1000}``, ``\\ln(-1)``) is
+computed in floating point before SymPy ever sees it, and refused when it is not a finite real
+number, so SymPy never computes with huge integers.
 """
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
-from pathlib import Path
 
 import sympy as sp
-from lark import Lark, Token, Transformer
+from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr
+from lark.visitors import Transformer_NonRecursive
 
 from .. import notation as nt
+from .. import printing
 from ..errors import FormulaError
-from ..printing import ordered_product
-from .guard import formula_error, prescan, strip_delimiters
-from .shapes import is_matrix_like, neuron_positions
+from ..printing import OrderedMul, ordered_product, plain
+from .evaluate import number_value
+from .guard import formula_error, grammar, prepare, shown
+from .shapes import depth_of, is_matrix_like, neuron_positions
 
 MAX_EXPONENT = 64
+MAX_DEPTH = 60
+"""Levels of nesting a parsed formula may have (brackets, functions, fractions, sums)."""
+MAX_TREE_DEPTH = 400
+"""Levels of the grammar's tree (a few per level of nesting), checked before any SymPy is built."""
 INDEX_LETTERS = nt.INDEX_LETTERS
+NUMBER_NODES = (sp.Number, sp.NumberSymbol, sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.tanh)
+"""What a piece of a formula made of numbers only is built from (2^{10}, e^{-1}, \\ln 2)."""
 LAYER_SYMBOLS = {"L": nt.L, "l": nt.l, r"\ell": nt.l}
 COST_SUBSCRIPTS = {"0": nt.C0, "x": nt.Cx}
-KNOWN_SYMBOLS = ("a, z, w, b, y, x (= a^{(0)}), C (C_0, C_x), n_l (layer width), e, \\delta, \\sigma, "
-                 "\\sigma', \\nabla_a C; neuron indices " + ", ".join(INDEX_LETTERS) + "; layers L, l")
+KNOWN_SYMBOLS = ("a, z, w, b, y, x (= a^{(0)}), C (C_0, C_x), n_l (layer width), n (training examples), e, \\delta, "
+                 "\\sigma, \\sigma', \\nabla_a C; neuron indices " + ", ".join(INDEX_LETTERS) + "; layers L, l")
 
 @dataclass
 class Formula:
@@ -71,6 +85,40 @@ class PartialOf:
 
 
 @dataclass(frozen=True)
+class Operator:
+    """∂/∂Y written before what it differentiates: \\frac{\\partial}{\\partial a} (a - y)^2."""
+
+    variable: object
+    pos: int
+
+
+@dataclass(frozen=True)
+class Differentiated:
+    """The derivative of an expression the student wrote, already computed; remembered as such
+    so that a left-hand side made of it gets a message of its own."""
+
+    value: object
+    pos: int
+
+
+@dataclass
+class Factors:
+    """Factors written side by side or with \\cdot, multiplied once they are all known (so that a
+    product of n factors costs n steps, not n²)."""
+
+    items: list
+
+
+@dataclass(frozen=True)
+class Func:
+    """A function name as written (\\sigma', \\exp, \\tanh^2), before its argument."""
+
+    name: str
+    pos: int
+    power: object = None
+
+
+@dataclass(frozen=True)
 class Sub:
     entries: tuple  # of tuples of atoms (str), plus an optional integer offset on the last
     pos: int
@@ -88,10 +136,22 @@ class Prime:
     pos: int
 
 
+def _examples_power(factor):
+    """(p, rest) with factor = n^p · rest, n the number of training examples."""
+    if factor == nt.n_examples:
+        return 1, sp.Integer(1)
+    if isinstance(factor, sp.Pow) and factor.base == nt.n_examples and factor.exp.is_Integer:
+        return int(factor.exp), sp.Integer(1)
+    return 0, factor
+
+
 # The transformer: one method per grammar rule ------------------------------------------------
 
-class ToSympy(Transformer):
-    """Grammar tree -> SymPy in ``notation``'s objects, checking meaning as it goes."""
+class ToSympy(Transformer_NonRecursive):
+    """Grammar tree -> SymPy in ``notation``'s objects, checking meaning as it goes.
+
+    Non-recursive, so that a long formula never meets Python's recursion limit.
+    """
 
     def __init__(self, text, network):
         super().__init__()
@@ -107,57 +167,121 @@ class ToSympy(Transformer):
         """A finished SymPy value; a stray ∂ or a bare letter is an error here."""
         if isinstance(item, Base):
             item = self.base_value(item, [])
+        if isinstance(item, Factors):
+            item = self.multiply(item.items)
+        if isinstance(item, Differentiated):
+            item = item.value
         if isinstance(item, PartialOf):
             self.fail(r"\partial only makes sense in a fraction \frac{\partial C}{\partial w}", item.pos)
+        if isinstance(item, Operator):
+            self.fail(r"\frac{\partial}{\partial ...} must be followed by what it differentiates, e.g. "
+                      r"\frac{\partial}{\partial a^{(L)}} (a^{(L)} - y)^2", item.pos)
         return item
 
-    def product(self, factors):
+    def multiply(self, factors):
+        """The product of ``factors`` in the order written: a matrix product when two or more are
+        vectors or matrices, else an ordered product of numbers (a number times one vector included).
+        A ∂/∂Y among them applies to everything after it."""
+        for i, f in enumerate(factors):
+            if isinstance(f, Operator) and i + 1 < len(factors):
+                operand = self.multiply(factors[i + 1:])
+                factors = list(factors[:i]) + [self.differentiate(operand, f.variable, f.pos)]
+                break
         factors = [self.value(f) for f in factors]
         if sum(1 for f in factors if is_matrix_like(f, self.network)) >= 2:
             return nt.matrix_product(*factors)
-        flat = [g for f in factors for g in (f.args if isinstance(f, nt.MatrixProduct) else [f])]
-        return ordered_product(*flat)  # printed in the order written, computed as any Mul
+        flat = [g for f in factors for g in (f.args if isinstance(f, OrderedMul) else [f])]
+        return ordered_product(*self.cancel_examples(flat))
+
+    @staticmethod
+    def cancel_examples(factors):
+        """1/n times n·X is X: the n training examples cancel (n is a count, it commutes)."""
+        power, rest = 0, []
+        for f in factors:
+            p, f = _examples_power(f)
+            power += p
+            rest.append(f)
+        return ([nt.n_examples ** power] if power else []) + rest
+
+    def constant(self, expr, pos):
+        """``expr`` when it is not made of numbers only, or when it is a finite real number; else an error."""
+        if all(isinstance(node, NUMBER_NODES) for node in sp.preorder_traversal(expr)):
+            number_value(expr, self.text, pos)  # raises when it is not a finite real number
+        return expr
 
     # start, sums and products -------------------------------------------------------------
     def start(self, sides):
+        if isinstance(sides[0], Differentiated):
+            self.fail(r"the left-hand side must be a derivative of the cost (or of an a or z of the network), not of "
+                      r"an expression: write \frac{\partial C_0}{\partial a^{(L)}} = ... and put the expression's "
+                      r"derivative on the right", sides[0].pos)
         return [self.value(s) for s in sides]
 
-    def add(self, c):
-        return sp.Add(self.value(c[0]), self.value(c[1]))
+    def expr(self, c):
+        terms = [self.value(c[0])]
+        for op, term in zip(c[1::2], c[2::2]):
+            term = self.value(term)
+            terms.append(term if op == "+" else -term)
+        return sp.Add(*terms)
 
-    def sub(self, c):
-        return sp.Add(self.value(c[0]), -self.value(c[1]))
+    def addop(self, c):
+        return str(c[0])
+
+    def mulop(self, c):
+        return c[0]
+
+    def product(self, c):
+        """Factors joined by \\cdot, /, \\odot, left to right; runs of \\cdot stay one product."""
+        acc = c[0]
+        for op, operand in zip(c[1::2], c[2::2]):
+            if op.type == "MUL":
+                acc = Factors((acc.items if isinstance(acc, Factors) else [acc]) + [operand])
+            elif op.type == "ODOT":
+                acc = self.hadamard(acc, operand)
+            else:
+                acc = self.div(acc, operand, op.start_pos)
+        return acc
+
+    def implicit(self, c):
+        return Factors(list(c))
 
     def neg(self, c):
         return -self.value(c[0])
 
-    def mul(self, c):
-        return self.product([c[0], c[2]])
-
-    def implicit_mul(self, c):
-        return self.product(c)
-
-    def div(self, c):
-        num, den = c
+    def div(self, num, den, pos=None):
         if isinstance(num, PartialOf) and isinstance(den, PartialOf):
             return self.derivative(num, den)
         den = self.value(den)
         if is_matrix_like(den, self.network):
-            self.fail("cannot divide by a vector or a matrix")
-        return self.value(num) / den
+            self.fail("cannot divide by a vector or a matrix", pos)
+        if den == 0:
+            self.fail("division by zero", pos)
+        return self.constant(self.value(num) / den, pos)
 
-    def hadamard(self, c):
-        x, y = self.value(c[0]), self.value(c[2])
+    def hadamard(self, x, y):
+        x, y = self.value(x), self.value(y)
         if is_matrix_like(x, self.network) or is_matrix_like(y, self.network):
             return nt.Hadamard(x, y)
         return x * y
 
     def bigsum(self, c):
-        _, (var, lower, upper, pos), body = c
+        tok, (var, lower, upper, pos), body = c
         body = self.value(body)
-        if upper is None:
-            upper = self.sum_upper(var, body, pos)
+        if var == nt.x:
+            return self.sum_over_examples(body, lower, upper, pos)
+        lower = self.bound_value(lower)
+        upper = self.sum_upper(var, body, pos) if upper is None else self.bound_value(upper)
         return sp.Sum(body, (var, lower, upper))
+
+    def sum_over_examples(self, body, lower, upper, pos):
+        r"""\sum_x over the n training examples, as the derivation writes it: Σ_{x=1}^{n}."""
+        lower = sp.Integer(1) if lower is None else self.value(lower)
+        upper = nt.n_examples if upper is None else self.value(upper)
+        if sp.expand(upper - lower + 1 - nt.n_examples) != 0:
+            self.fail(r"a sum over the training examples x runs over all n of them: \sum_x or \sum_{x=1}^{n}", pos)
+        self.notes.append("the average (1/n) Σₓ over the n training examples of the derivative for one example is "
+                          "that derivative: verify checks it for one example")
+        return sp.Sum(body, (nt.x, lower, upper))
 
     def sum_upper(self, var, body, pos):
         """Σ_j without bounds runs over the neurons of the layer j indexes in the sum."""
@@ -169,26 +293,28 @@ class ToSympy(Transformer):
 
     def limits_free(self, c):
         var, pos = c[0]
-        return var, sp.Integer(0), None, pos
+        return var, None, None, pos
 
     def limits_range(self, c):
         (var, pos), lower, upper = c
-        return var, self.bound_value(lower), self.bound_value(upper), pos
+        return var, lower, upper, pos
 
     def bound_value(self, item):
+        if item is None:
+            return sp.Integer(0)
         item = self.value(item)
-        if item.xreplace({e: sp.Integer(0) for e in item.atoms(sp.Indexed) if e.base == nt.n}).free_symbols - {nt.L, nt.l}:
-            self.fail(f"a sum's bound must be a number or a layer width like n_L - 1, not {item}")
+        widths = {e: sp.Integer(0) for e in item.atoms(sp.Indexed) if e.base == nt.n}
+        if item.xreplace(widths).free_symbols - {nt.L, nt.l} or item.atoms(sp.Indexed) - set(widths):
+            self.fail(f"a sum's bound must be a number or a layer width like n_L - 1, not {printing.latex(item)}")
         return item
 
     def sum_var(self, c):
         tok = c[0]
         if tok == "x":
-            self.fail("a sum over the training examples x is not checked: verify compares the derivative for one "
-                      "example, ∂C_0/∂w (the full gradient averages it over the examples)", tok.start_pos)
+            return nt.x, tok.start_pos
         if tok not in INDEX_LETTERS:
-            self.fail(f"the summation index must be a neuron index ({', '.join(INDEX_LETTERS)}), not '{tok}'",
-                      tok.start_pos)
+            self.fail(f"the summation index must be a neuron index ({', '.join(INDEX_LETTERS)}) or the training "
+                      f"example x, not '{tok}'", tok.start_pos)
         return nt.index_symbol(str(tok)), tok.start_pos
 
     def bound(self, c):
@@ -201,12 +327,12 @@ class ToSympy(Transformer):
     def script(self, c):
         primary, items = c[0], c[1:]
         if isinstance(primary, Base):
-            return self.base_value(primary, items)
-        if isinstance(primary, PartialOf):
-            if items:
-                self.fail("a script after \\partial X is not understood", items[0].pos)
+            return self.base_value(primary, items) if items else primary
+        if not items:
             return primary
-        return self.apply_scripts(primary, items)
+        if isinstance(primary, (PartialOf, Operator)):
+            self.fail("a script after \\partial X is not understood", items[0].pos)
+        return self.apply_scripts(self.value(primary), items)
 
     def script_sub(self, c):
         tok, entries = c
@@ -218,6 +344,9 @@ class ToSympy(Transformer):
 
     def prime(self, c):
         return Prime(None)
+
+    def prime_mark(self, c):
+        return "prime"
 
     def sub_list(self, c):
         entries = []
@@ -243,7 +372,9 @@ class ToSympy(Transformer):
         return -int(c[0])
 
     def sup_expr(self, c):
-        return "expr", self.value(c[0]) if not isinstance(c[0], Base) else c[0]
+        if isinstance(c[0], Base):
+            return ("top", None) if c[0].kind == "T" else ("expr", c[0])  # ^{T}, or ^{L} kept for the layer
+        return "expr", self.value(c[0])
 
     def sup_letter(self, c):
         return "letter", c[0]
@@ -262,11 +393,15 @@ class ToSympy(Transformer):
         return self.value(c[0])
 
     def brace(self, c):
-        return self.value(c[0])
+        return c[0] if isinstance(c[0], Base) else self.value(c[0])  # {w}^l is w^l, as in TeX
+
+    def bold(self, c):
+        r"""\mathbf{w}, \boldsymbol\delta: the same quantity, printed bold."""
+        return c[1] if isinstance(c[1], Base) else self.value(c[1])
 
     def letter(self, c):
         tok = c[0]
-        name = str(tok)
+        name = "e" if tok.type == "ROMAN_E" else str(tok)
         if name in nt.BY_NAME and nt.BY_NAME[name].lowest_layer is not None or name == "x":
             return Base(name, name, tok.start_pos)
         if name in ("y", "C", "n", "e", "T"):
@@ -275,7 +410,7 @@ class ToSympy(Transformer):
             return Base("layer", name, tok.start_pos)
         if name in INDEX_LETTERS:
             return Base("index", name, tok.start_pos)
-        hint = r"; write \partial for the derivative" if name == "d" else ""
+        hint = r"; write \partial (or \mathrm{d}) for the derivative" if name == "d" else ""
         self.fail(f"unknown symbol '{name}'{hint}; known: {KNOWN_SYMBOLS}", tok.start_pos)
 
     def number(self, c):
@@ -290,74 +425,128 @@ class ToSympy(Transformer):
 
     def frac(self, c):
         tok, num, den = c
+        return self.fraction(num, den, tok.start_pos)
+
+    def over(self, c):
+        num, tok, den = c
+        return self.fraction(num, den, tok.start_pos)
+
+    def fraction(self, num, den, pos):
         if isinstance(num, PartialOf) and isinstance(den, PartialOf):
             return self.derivative(num, den)
         if isinstance(num, PartialOf) or isinstance(den, PartialOf):
-            self.fail(r"a derivative needs \partial on top and below: \frac{\partial C}{\partial w}", tok.start_pos)
-        return self.div([num, den])
+            self.fail(r"a derivative needs \partial on top and below: \frac{\partial C}{\partial w}", pos)
+        return self.div(num, den, pos)
+
+    def operator(self, c):
+        tok, _, den = c
+        return self.operator_of(den, tok.start_pos)
+
+    def operator_over(self, c):
+        tok, _, den = c
+        return self.operator_of(den, tok.start_pos)
+
+    def operator_of(self, den, pos):
+        if not isinstance(den, PartialOf):
+            self.fail(r"a derivative needs \partial below too: \frac{\partial}{\partial a^{(L)}}", pos)
+        return Operator(self.variable(den), pos)
 
     def frac_digits(self, c):
         tok, digits = c
         if len(digits) != 2 or not digits.isdigit():
             self.fail(r"write \frac{numerator}{denominator}", tok.start_pos)
-        return sp.Rational(int(digits[0]), int(digits[1])) if digits[1] != "0" else self.fail(
-            "division by zero", tok.start_pos)
+        if digits[1] == "0":
+            self.fail("division by zero", tok.start_pos)
+        return sp.Rational(int(digits[0]), int(digits[1]))
 
     def partial(self, c):
         tok, inner = c
-        return PartialOf(self.value(inner) if not isinstance(inner, PartialOf) else inner, tok.start_pos)
+        if isinstance(inner, PartialOf):
+            self.fail(r"a derivative is \frac{\partial X}{\partial Y}; second derivatives are not read", tok.start_pos)
+        return PartialOf(inner, tok.start_pos)
 
     def nabla(self, c):
+        r"""\nabla_a C (BP1's vector of ∂C/∂a^{(L)}_j); \nabla_b C, \nabla_{w^l} C are ∂C/∂b^{(L)}, ∂C/∂w^{(l)}."""
         tok, _, sub, cost = c
         cost = self.value(cost)
         if cost not in nt.COSTS:
             self.fail(r"\nabla_a is followed by the cost: \nabla_a C", tok.start_pos)
-        if sub not in ("a", nt.a[nt.L]):
-            self.fail(r"only \nabla_a C (the gradient with respect to the output activations) is understood",
+        variable = self.value(Base(sub, sub, tok.start_pos) if isinstance(sub, str) else sub)
+        if not (isinstance(variable, sp.Indexed) and variable.base in (nt.a, nt.z, nt.w, nt.b)):
+            self.fail(r"\nabla is taken with respect to a, z, w or b: \nabla_a C, \nabla_b C, \nabla_{w^{(l)}} C",
                       tok.start_pos)
-        return nt.grad_a_C()
+        if variable == nt.a[nt.L]:
+            return nt.grad_a_C()
+        return nt.partial(cost, variable)
 
     def nabla_sub(self, c):
         item = c[0]
         if isinstance(item, Token):
+            if str(item) not in ("a", "z", "w", "b"):
+                self.fail(r"\nabla is taken with respect to a, z, w or b: \nabla_a C, \nabla_b C", item.start_pos)
             return str(item)
-        if isinstance(item, Base):
-            return item.name
-        return self.value(item)
+        return item
 
     def apply(self, c):
         func, arg = c
-        arg = self.value(arg)
-        if isinstance(func, tuple):  # \tanh^2(z)
-            return sp.Pow(sp.tanh(arg), func[1])
-        if func == "tanh":
-            return sp.tanh(arg)
-        if func == "exp":
-            return sp.exp(arg)
-        if func == "ln":
-            return sp.log(arg)
-        return {"sigma": nt.sigma, "sigma_prime": nt.sigma_prime}[func](arg)
+        value = getattr(self, f"function_{func.name}")(self.value(arg), func.pos)
+        if func.power is not None:  # \tanh^2(z)
+            value = self.power(value, func.power, func.pos)
+        return value
+
+    def function_tanh(self, arg, pos):
+        return sp.tanh(arg)
+
+    def function_exp(self, arg, pos):
+        return self.safe(sp.exp, arg, pos)
+
+    def function_ln(self, arg, pos):
+        return self.safe(sp.log, arg, pos)
+
+    def function_sigma(self, arg, pos):
+        return nt.sigma(arg)
+
+    def function_sigma_prime(self, arg, pos):
+        return nt.sigma_prime(arg)
+
+    def function_diag_sigma_prime(self, arg, pos):
+        r"""Nielsen's Σ'(z) = diag(σ'(z)); on a number, σ'(z) itself."""
+        return self.function_diag(nt.sigma_prime(arg), pos)
+
+    def function_diag(self, arg, pos):
+        return nt.Diagonal(arg) if is_matrix_like(arg, self.network) else arg
+
+    def safe(self, function, arg, pos):
+        """function(arg), computed in floating point first when arg is a number (e^{1000}, ln(-1))."""
+        self.constant(function(arg, evaluate=False), pos)
+        return function(arg)
+
+    def func(self, c, name, power=None):
+        return Func(name, c[0].start_pos, power)
 
     def f_sigma(self, c):
-        return "sigma"
+        return self.func(c, "sigma")
 
     def f_sigma_prime(self, c):
-        return "sigma_prime"
+        return self.func(c, "sigma_prime")
+
+    def f_diag_sigma_prime(self, c):
+        return self.func(c, "diag_sigma_prime")
+
+    def f_diag(self, c):
+        return self.func(c, "diag")
 
     def f_exp(self, c):
-        return "exp"
+        return self.func(c, "exp")
 
     def f_ln(self, c):
-        return "ln"
+        return self.func(c, "ln")
 
     def f_tanh(self, c):
-        return "tanh"
+        return self.func(c, "tanh")
 
     def f_tanh_power(self, c):
-        power = self.number_value(c[-1])
-        if abs(power) > MAX_EXPONENT:
-            self.fail(f"the exponent {power} is too large (at most {MAX_EXPONENT})", c[-1].start_pos)
-        return ("tanh", power)
+        return self.func(c, "tanh", self.number_value(c[-1]))
 
     # meaning of a letter with its scripts -------------------------------------------------------
     def atom_value(self, tok):
@@ -463,11 +652,9 @@ class ToSympy(Transformer):
         self.fail("the cost is C, C_0 or C_x", sub.pos)
 
     def base_n(self, base, sub, sups):
-        """n_l, the width of layer l."""
+        """n_l, the width of layer l; n alone, the number of training examples."""
         if sub is None:
-            self.fail("n alone is not used: n_l is the width of layer l (n_L, n_{L-1}, n_l), and the number of "
-                      "training examples does not enter the derivative for one example, which verify checks",
-                      base.pos)
+            return self.apply_scripts(nt.n_examples, sups)
         if len(sub.entries) != 1 or len(sub.entries[0][0]) != 1:
             self.fail("n_l is the width of layer l: write n_L, n_{L-1}, n_l or n_2", sub.pos)
         (atoms, offset), = sub.entries
@@ -480,7 +667,7 @@ class ToSympy(Transformer):
         if sub is not None:
             self.fail("e takes no subscript", sub.pos)
         if sups and self._is_layer(sups[0]):
-            return self.apply_scripts(sp.exp(self.sup_value(sups[0])), sups[1:])
+            return self.apply_scripts(self.safe(sp.exp, self.sup_value(sups[0]), sups[0].pos), sups[1:])
         return self.apply_scripts(sp.E, sups)
 
     def base_layer(self, base, sub, sups):
@@ -512,6 +699,7 @@ class ToSympy(Transformer):
 
     def apply_scripts(self, value, items):
         """Superscripts after the layer: powers, ^T; a subscript here has no meaning."""
+        powers = 0
         for item in items:
             if isinstance(item, Sub):
                 self.fail("a subscript here is not understood (neuron indices go on a, z, w, b, y, \\delta)", item.pos)
@@ -523,74 +711,153 @@ class ToSympy(Transformer):
                 continue
             if item.kind == "prime":
                 self.fail("^{\\prime} is only understood on \\sigma", item.pos)
-            exponent = self.sup_value(item)
-            if is_matrix_like(value, self.network):
-                self.fail("a power of a vector or matrix is not understood (use \\odot for elementwise products)",
-                          item.pos)
-            if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
-                self.fail(f"the exponent {exponent} is too large (at most {MAX_EXPONENT})", item.pos)
-            if exponent.free_symbols & ({nt.L, nt.l, sp.Symbol("T")} | set(map(nt.index_symbol, INDEX_LETTERS))):
-                self.fail("this exponent is not understood", item.pos)
-            value = sp.Pow(value, exponent)
+            powers += 1
+            if powers > 1:
+                self.fail("two powers in a row (a double superscript): write (x^2)^3 or x^{6}", item.pos)
+            value = self.power(value, self.sup_value(item), item.pos)
         return value
 
-    def derivative(self, num, den):
-        numerator, variable = num.expr, den.expr
-        if isinstance(numerator, PartialOf) or isinstance(variable, PartialOf):
-            self.fail("a derivative is \\frac{\\partial X}{\\partial Y}", num.pos)
-        if numerator not in nt.COSTS and not (
-                isinstance(numerator, sp.Indexed) and numerator.base in (nt.a, nt.z)):
-            self.fail("the top of a derivative must be the cost C (C_0, C_x) or an a or z of the network", num.pos)
+    def power(self, value, exponent, pos):
+        if is_matrix_like(value, self.network):
+            self.fail("a power of a vector or matrix is not understood (use \\odot for elementwise products)", pos)
+        if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
+            self.fail(f"the exponent {exponent} is too large (at most {MAX_EXPONENT})", pos)
+        if exponent.free_symbols & ({nt.L, nt.l, sp.Symbol("T")} | set(map(nt.index_symbol, INDEX_LETTERS))):
+            self.fail("this exponent is not understood", pos)
+        self.constant(sp.Pow(value, exponent, evaluate=False), pos)
+        return sp.Pow(value, exponent)
+
+    # derivatives ------------------------------------------------------------------------------
+    def variable(self, den):
+        """What a derivative is taken with respect to: a w, b, z or a of the network."""
+        variable = self.value(den.expr)
         if variable == nt.target or (isinstance(variable, sp.Indexed) and variable.base == nt.y):
             self.fail("y is the desired output, fixed by the training example: nothing to differentiate by", den.pos)
         if not (isinstance(variable, sp.Indexed) and variable.base in nt.LAYERED and variable.base != nt.delta):
             self.fail("the bottom of a derivative must be one of w, b, z, a (e.g. \\partial w^{(L)}_{jk})", den.pos)
-        return nt.partial(numerator, variable)
+        return variable
+
+    def derivative(self, num, den):
+        variable = self.variable(den)
+        numerator = self.value(num.expr)
+        if numerator in nt.COSTS or (isinstance(numerator, sp.Indexed) and numerator.base in (nt.a, nt.z)):
+            return nt.partial(numerator, variable)
+        return Differentiated(self.differentiate(numerator, variable, num.pos), num.pos)
+
+    def differentiate(self, expr, variable, pos):
+        r"""∂expr/∂variable by SymPy's diff, where the network adds nothing to it: every quantity in
+        ``expr`` is either ``variable``'s own kind and layer or does not depend on it."""
+        if expr.has(sp.Derivative, nt.grad_a_C) or any(e.base == nt.delta for e in expr.atoms(sp.Indexed)) \
+                or any(s in nt.COSTS for s in expr.free_symbols):
+            self.fail(r"only an expression of a, z, w, b and y can be differentiated here; for the cost write "
+                      r"\frac{\partial C_0}{\partial ...}", pos)
+        if is_matrix_like(expr, self.network) or is_matrix_like(variable, self.network):
+            self.fail("the derivative of a vector or matrix expression is not read; write it for one neuron, e.g. "
+                      r"\frac{\partial}{\partial a^{(L)}_j} (a^{(L)}_j - y_j)^2", pos)
+        for element in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
+            if self.depends_through_network(element, variable):
+                self.fail(f"{printing.latex(element)} depends on {printing.latex(variable)} through the network, so "
+                          f"this derivative needs the chain rule; write it as a product of derivatives such as "
+                          f"\\frac{{\\partial z}}{{\\partial w}}", pos)
+        result = sp.diff(plain(expr), variable)
+        if result.has(sp.Derivative, sp.Subs):
+            self.fail("the derivative of σ' (a second derivative) is not read", pos)
+        self.notes.append(f"∂({printing.text(expr)})/∂{printing.text(variable)} read as its derivative, "
+                          f"{printing.text(result)}")
+        return result
+
+    def depends_through_network(self, element, variable):
+        """True when the network computes ``element`` from ``variable`` (z^{(m)} from w^{(m)}, a^{(m)} from
+        a^{(m-1)} ...), or when that cannot be told; the same kind and layer is a direct dependence."""
+        kind, var_kind = nt.letter(element).name, nt.letter(variable).name
+        if kind in ("w", "b", "y", "n"):
+            return False
+        if kind == "delta":
+            return True
+        if element.base == variable.base and element.indices[0] == variable.indices[0]:
+            return False
+        gap = nt.concrete_layer(element.indices[0] - variable.indices[0], self.network.depth)
+        if not gap.is_Integer:
+            return True
+        gap = int(gap)
+        if var_kind in ("w", "b"):
+            return gap >= 0
+        if kind == "a" and var_kind == "z":
+            return gap >= 0
+        return gap > 0
 
 
 _FRIENDLY = {"RPAR": "')'", "LPAR": "'('", "RBRACE": "'}'", "LBRACE": "'{'", "RSQB": "']'", "LSQB": "'['",
              "EQUAL": "'='", "PLUS": "'+'", "MINUS": "'-'", "LETTER": "a letter", "NUMBER": "a number",
-             "CARET": "'^'", "UNDERSCORE": "'_'", "COMMA": "','", "SLASH": "'/'", "MUL": r"\cdot",
-             "FRAC": r"\frac", "SIGMA": r"\sigma", "DELTA": r"\delta", "PARTIAL": r"\partial", "SUM": r"\sum",
-             "$END": "the end"}
+             "CARET": "'^'", "UNDERSCORE": "'_'", "COMMA": "','", "SLASH": "'/'", "QUOTE": "'",
+             "MUL": r"\cdot", "ODOT": r"\odot", "FRAC": r"\frac", "OVER": r"\over", "PARTIAL": r"\partial",
+             "SIGMA": r"\sigma", "CAPITAL_SIGMA": r"\Sigma'", "DIAG": r"\operatorname{diag}", "DELTA": r"\delta",
+             "NABLA": r"\nabla", "SUM": r"\sum", "EXP": r"\exp", "LN": r"\ln", "TANH": r"\tanh", "ELL": r"\ell",
+             "ROMAN_E": r"\mathrm{e}", "TOP": "^T", "PRIME_CMD": r"\prime", "BOLD": r"\mathbf", "$END": "the end"}
+_TOKEN_HINTS = {
+    "OVER": r"\over is read inside braces, {\partial C_0 \over \partial w^{(L)}}; or write \frac{\partial C_0}"
+            r"{\partial w^{(L)}}",
+    "CAPITAL_SIGMA": r"\Sigma is read as Nielsen's \Sigma'(z) = diag(\sigma'(z)); a sum is \sum_j",
+    "TOP": "^T goes right after what it transposes, as in (a^{(L-1)})^T",
+    "CARET": "a power or a superscript needs something before it",
+}
+_CHARACTER_HINTS = {"|": "absolute values are not read", "<": "verify reads equations (=), not inequalities",
+                    ">": "verify reads equations (=), not inequalities", "!": "factorials are not read",
+                    "\\": "a backslash starts a command, e.g. \\frac or \\sigma"}
 
 
-@lru_cache(maxsize=1)
-def grammar():
-    """The Lark LALR parser of ``formula.lark`` (built once per process)."""
-    source = (Path(__file__).with_name("formula.lark")).read_text(encoding="utf-8")
-    return Lark(source, parser="lalr", maybe_placeholders=False)
+def friendly(terminal):
+    """A grammar terminal as a student knows it ('\\frac', a number, ')'), or None."""
+    if terminal in _FRIENDLY:
+        return _FRIENDLY[terminal]
+    for t in grammar().terminals:
+        if t.name == terminal and isinstance(t.pattern, PatternStr):
+            return f"'{t.pattern.value}'"
+    return None
 
 
-def _syntaxformula_error(e, text):
+def _syntax_error(e, text):
     pos = getattr(e, "pos_in_stream", None)
     if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
         return FormulaError(f"the formula ends too early: a bracket, a brace or a term is missing (column "
                             f"{len(text.rstrip()) + 1})", formula=text, position=len(text.rstrip()))
     if isinstance(e, UnexpectedCharacters):
-        return formula_error(f"cannot read '{text[pos]}' here", text, pos)
+        ch = text[pos]
+        hint = f"; {_CHARACTER_HINTS[ch]}" if ch in _CHARACTER_HINTS else ""
+        return formula_error(f"cannot read '{shown(ch)}' here{hint}", text, pos)
     if isinstance(e, UnexpectedToken):
-        expected = sorted({_FRIENDLY.get(t, t.lower()) for t in e.expected if not t.startswith("__")})
-        hint = f"; expected {', '.join(expected[:6])}" if expected and len(expected) <= 6 else ""
-        return formula_error(f"unexpected '{e.token}'{hint}", text, e.token.start_pos)
+        if e.token.type in _TOKEN_HINTS:
+            return formula_error(f"unexpected '{shown(str(e.token), 30)}': {_TOKEN_HINTS[e.token.type]}", text,
+                                 e.token.start_pos)
+        expected = sorted({f for f in map(friendly, e.expected) if f})
+        hint = f"; expected {', '.join(expected)}" if expected and len(expected) <= 6 else ""
+        return formula_error(f"unexpected '{shown(str(e.token), 30)}'{hint}", text, e.token.start_pos)
     return formula_error("cannot read the formula", text, pos)
+
+
+def _tree_depth(tree):
+    """The depth of a Lark tree, without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in getattr(node, "children", ()) if hasattr(child, "children"))
+    return deepest
 
 
 def parse(text, network):
     """``text`` as a :class:`Formula` of SymPy sides, or a :class:`FormulaError` saying why not."""
-    if not isinstance(text, str):
-        raise FormulaError("the formula must be text")
-    prescan(text)
-    clean = strip_delimiters(text)
-    if not clean.strip():
-        raise FormulaError("empty formula between the math delimiters", formula=text)
+    clean = prepare(text)
     if "=" not in clean:
         raise FormulaError(r"not an equation: write the derivative, '=', and its value, e.g. "
                            r"\frac{\partial C_0}{\partial b^{(L)}} = \sigma'(z^{(L)}) 2(a^{(L)} - y)", formula=text)
     try:
         tree = grammar().parse(clean)
     except UnexpectedInput as e:
-        raise _syntaxformula_error(e, text) from None
+        raise _syntax_error(e, text) from None
+    if _tree_depth(tree) > MAX_TREE_DEPTH:
+        raise FormulaError("the formula is nested too deeply to read; write it with fewer nested functions, "
+                           "fractions and brackets", formula=text)
     transformer = ToSympy(text, network)
     try:
         sides = transformer.transform(tree)
@@ -598,4 +865,8 @@ def parse(text, network):
         if isinstance(e.orig_exc, FormulaError):
             raise e.orig_exc from None
         raise
+    deepest = max(depth_of(side) for side in sides)
+    if deepest > MAX_DEPTH:
+        raise FormulaError(f"the formula is nested {deepest} levels deep; verify reads at most {MAX_DEPTH}",
+                           formula=text)
     return Formula(text, sides, list(dict.fromkeys(transformer.notes)))

@@ -98,17 +98,28 @@ def free_indices(expr):
 
 
 def loose_symbols(expr):
-    """Symbols used as values outside any index: a stray j, L, T or C."""
-    if isinstance(expr, (sp.Indexed, sp.Derivative)):
+    """Symbols used as values outside any index: a stray j, L, T or C (not y, nor n, the number of
+    training examples, nor the indices compared by a Kronecker δ_{jk} of a derivative)."""
+    if isinstance(expr, (sp.Indexed, sp.Derivative, sp.KroneckerDelta)):
         return set()
     if isinstance(expr, sp.Sum):
         return loose_symbols(expr.function)
     if isinstance(expr, sp.Symbol):
-        return set() if expr == nt.target else {expr}
+        return set() if expr in (nt.target, nt.n_examples) else {expr}
     out = set()
     for arg in expr.args:
         out |= loose_symbols(arg)
     return out
+
+
+def depth_of(expr):
+    """The number of levels of ``expr``'s tree (1 for a symbol), counted without recursion."""
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((arg, depth + 1) for arg in node.args)
+    return deepest
 
 
 def elements(expr):
