@@ -284,6 +284,10 @@ class Chain(_Shows):
         return "\n".join(s.text() for s in self.steps)
 
 
+SIMPLIFIED = "BP1 simplified"
+"""The source of the output error as SymPy simplified it (a − y where σ' cancels)."""
+
+
 @dataclass(frozen=True)
 class Form:
     """One statement of the derivation, as verify looks it up: lhs = rhs for a general layer
@@ -349,7 +353,13 @@ class Derivation(_Shows):
         bp2_factors = (*bp2_paths.path.factors, Factor(nt.partial(nt.a[nt.l, j], nt.z[nt.l, j]),
                                                         nt.sigma_prime(nt.z[nt.l, j]), "activation_slope"))
         chains = (self.weight, self.bias, self.general_weight, self.general_bias)
-        forms = [
+        cancelled = []
+        if self.output_error_cancels:  # δᴸ = a − y: shown first, as the derivation simplifies it
+            whole = printing.ordered_xreplace(self.output_error, {nt.output: nt.a[L], nt.target: nt.target})
+            cancelled = [Form(bp["BP1"].index_lhs, self.output_error_indexed, (), SIMPLIFIED),
+                         Form(nt.partial(nt.C0, nt.z[L, j]), self.output_error_indexed, (), SIMPLIFIED),
+                         Form(bp["BP1"].matrix_lhs, whole, (), SIMPLIFIED)]
+        forms = [*cancelled,
             Form(cost.partial, cost.value, (cost,), "cost slope"),
             *(Form(c.lhs, c.rhs, c.factors, "chain rule") for c in chains[:2]),
             Form(self.paths.lhs, self.paths.rhs, self.paths.path.factors, "paths"),

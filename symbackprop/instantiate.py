@@ -35,7 +35,25 @@ def concrete(expr, network, **indices):
     at.setdefault(nt.L, sp.Integer(network.depth))  # (a bound j or k of a sum stays bound)
     expr = expr.xreplace(at)  # layers become integers, so n[l+1] becomes n[3] ...
     expr = expr.xreplace(layer_values(network))
-    return expr.doit(deep=True) if expr.has(sp.Sum) else expr
+    return expand_sums(expr) if expr.has(sp.Sum) else expr
+
+
+def expand_sums(expr):
+    """Every Sum with numeric limits written out term by term, products kept in their order.
+
+    Not SymPy's ``doit``, which is slow on nested sums and also evaluates a ∂C₀/∂a in them to 0.
+    """
+    if not expr.has(sp.Sum):
+        return expr
+    if isinstance(expr, sp.Sum):
+        body = expand_sums(expr.function)
+        (var, low, high), *rest = expr.limits
+        if not (low.is_Integer and high.is_Integer):
+            return expr
+        terms = [ordered_xreplace(body, {var: sp.Integer(i)}) for i in range(int(low), int(high) + 1)]
+        total = sp.Add(*terms)
+        return expand_sums(sp.Sum(total, *rest)) if rest else total
+    return rebuilt(expr, [expand_sums(a) for a in expr.args])
 
 
 def deltas(derivation):

@@ -93,10 +93,11 @@ class Checker:
                 raise FormulaError(f"the left-hand side: {e}", formula=self.formula.text) from None
         return self._truth[key]
 
-    def samples(self, rhs, stop_at_first=False):
-        """[Sample] for ``rhs`` (a SymPy expression) at every binding and point."""
+    def samples(self, rhs, stop_at_first=False, scaled=True):
+        """[Sample] for ``rhs`` (a SymPy expression) at every binding and point; ``scaled``: with
+        the size of its terms (the verdict needs it; a diagnosis trying variants does not)."""
         f = compile_expr(rhs, self.network, self.deadline)
-        size = compile_expr(magnitude(plain(rhs)), self.network, self.deadline)
+        size = compile_expr(magnitude(plain(rhs)), self.network, self.deadline) if scaled else None
         out = []
         for env in self.binds.envs:
             if time.monotonic() > self.deadline:
@@ -113,7 +114,7 @@ class Checker:
                     continue
                 try:
                     with np.errstate(all="ignore"):
-                        scale = size(p, env)
+                        scale = size(p, env) if size is not None else 0.0
                 except EvaluationError:
                     scale = 0.0
                 sample = Sample(env, i, s, t, scale=scale)
@@ -127,7 +128,7 @@ class Checker:
         if time.monotonic() > self.deadline:
             return False
         try:
-            samples = self.samples(rhs, stop_at_first=True)
+            samples = self.samples(rhs, stop_at_first=True, scaled=False)
         except (FormulaError, EvaluationError, KeyError, TypeError, ValueError, ZeroDivisionError):
             return False
         return all(s.agrees for s in samples)

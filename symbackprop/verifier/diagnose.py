@@ -21,10 +21,13 @@ from .. import printing
 from ..derivation import ROLES
 from ..errors import FormulaError
 from ..printing import plain, rebuilt
-from .evaluate import EvaluationError, compile_expr
+from .evaluate import EvaluationError
+from ..instantiate import to_shorthand
+from .compare import same
+from .factors import Evaluator, factor_findings, split_factors, term_findings
 from .shapes import as_expr, free_indices, has_whole_target, layered, neuron_positions
 
-CODES = ("missing_sum", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
+CODES = ("missing_sum", "stray_sum", "cost_for_slope", "wrong_factor", "extra_term", "missing_term", "tiny_difference", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
          "missing_factor", "extra_factor", "wrong_order", "only_some_layers", "unexplained", "chain_part")
 
@@ -209,42 +212,6 @@ def _constant_message(c, rhs, derivation):
     return f"your result is {c:.6g} times the true value: a wrong constant factor"
 
 
-def _factor_values(factor, samples, checker):
-    f = compile_expr(factor, checker.network)
-    out = []
-    for s in samples:
-        v = f(checker.points[s.point], s.env)
-        t = np.asarray(s.truth, dtype=float).reshape(-1)
-        out.extend(np.broadcast_to(np.asarray(v, dtype=float).reshape(-1), t.shape)[np.abs(t) > 1e-9].tolist())
-    return np.array(out)
-
-
-def factor_findings(r, samples, checker, factors):
-    """A chain-rule factor the student left out (ratio = c / F) or put in twice (ratio = c F)."""
-    for factor, role in factors:
-        try:
-            values = _factor_values(factor, samples, checker)
-        except (EvaluationError, KeyError, TypeError, ValueError):
-            continue
-        if values.shape != r.shape or np.any(values == 0):
-            continue
-        for c in (1.0, -1.0, 2.0, 0.5):
-            extra = ""
-            if c == -1:
-                extra = " and the sign is flipped"
-            elif c == 2:
-                extra = " and there is an extra factor 2"
-            elif c == 0.5:
-                extra = " and a factor 2 is missing"
-            if np.allclose(r * values, c, rtol=1e-6, atol=1e-9):
-                return _finding("missing_factor", f"a chain-rule factor is missing: {_named(factor)} ({_role(role)})"
-                                + extra)
-            if np.allclose(r / values, c, rtol=1e-6, atol=1e-9):
-                return _finding("extra_factor", f"an extra factor {_named(factor)} ({_role(role)}) that the chain rule "
-                                "does not have here" + extra)
-    return None
-
-
 # The diagnosis ------------------------------------------------------------------------------------
 
 def _missing_sums(rhs, lhs):
@@ -288,7 +255,10 @@ def diagnose(formula, rhs, samples, checker, derivation, factors, want):
     if shape:
         shape["message"] += _SHORTHAND_HINT if _has_whole_layers(rhs) and not rhs.has(*nt.MATRIX_OPERATIONS) else ""
         return findings + [shape]
-    found = _ratio_findings(rhs, samples, checker, factors, derivation)
+    stray = _stray_sums(rhs, lhs, checker)
+    if stray:
+        return findings + stray
+    found = _ratio_findings(rhs, samples, derivation)
     if found:
         return findings + found
     for code, message, changed in candidates:  # two mistakes: one change, then a sign or a constant
@@ -301,11 +271,56 @@ def diagnose(formula, rhs, samples, checker, derivation, factors, want):
         c = _constant(r)
         if c is not None and any(np.isclose(c, v) for v in (-1.0, 2.0, 0.5)):
             return findings + [_finding(code, message), _constant_finding(c, changed, derivation)]
+    found = _factor_diagnosis(rhs, samples, checker, derivation, factors, want, lhs)
+    if found:
+        return findings + found
+    cost = _cost_for_slope(rhs, samples, checker, derivation, lhs)
+    if cost:
+        finding, repaired = cost
+        if checker.equivalent(repaired):
+            return findings + [finding]
+        rest = _factor_diagnosis(repaired, checker.samples(repaired), checker, derivation, factors, want, lhs)
+        return findings + [finding] + rest
     if not findings:
         want_text = f": the derivation has {_named(lhs)} = {_named(want)}" if want is not None else ""
         findings.append(_finding("unexplained", "the right-hand side differs from the true value and no single "
                                  f"common mistake explains it{want_text}"))
     return findings
+
+
+def _cost_for_slope(rhs, samples, checker, derivation, lhs):
+    """A factor that is the cost's own term c(a, y) where its slope ∂C₀/∂a is due: (finding, rhs
+    with the slope in its place), or None."""
+    evaluator = Evaluator(checker, samples)
+    for factor in sp.Mul.make_args(plain(rhs)):
+        outputs = [e for e in factor.atoms(sp.Indexed) if e.base == nt.a] or \
+                  ([nt.a[nt.L]] if has_whole_target(factor) else [])
+        if not outputs:
+            continue
+        a = outputs[0]
+        y = nt.y[a.indices[1]] if len(a.indices) > 1 else nt.target
+        term = derivation.cost_term.xreplace({nt.output: a, nt.target: y})
+        values, wanted = evaluator.values(factor), evaluator.values(term)
+        if values is not None and wanted is not None and same(values, wanted):
+            slope = derivation.cost_slope if len(a.indices) > 1 else to_shorthand(derivation.cost_slope)
+            slope = slope.xreplace({nt.j: a.indices[1]} if len(a.indices) > 1 else {})
+            return (_finding("cost_for_slope", f"{_named(factor)} is the cost itself; the chain rule needs its slope "
+                             f"∂C₀/∂a = {_named(slope)}"), plain(rhs).xreplace({factor: slope}))
+    return None
+
+
+def _stray_sums(rhs, lhs, checker):
+    """A Σ over an index the left-hand side fixes (Σ_j in ∂C₀/∂w_jk): there is nothing to add up."""
+    fixed = free_indices(lhs)
+    out = []
+    for node in rhs.atoms(sp.Sum):
+        for var, *_ in node.limits:
+            if var in fixed:
+                works = checker.equivalent(rhs.xreplace({node: node.function}))
+                out.append(_finding("stray_sum", (
+                    f"a stray Σ_{var}: {var} is fixed by the left-hand side ({_named(lhs)} concerns one neuron {var}), "
+                    "so there is nothing to add up" + ("; without the sum your formula is right" if works else ""))))
+    return out
 
 
 def _layer_finding(rhs, samples, network):
@@ -349,14 +364,41 @@ def _constant_finding(c, rhs, derivation):
     return _finding("constant_factor", _constant_message(c, rhs, derivation))
 
 
-def _ratio_findings(rhs, samples, checker, factors, derivation):
-    """A constant ratio (sign, factor) or a ratio equal to one chain-rule factor."""
+def _ratio_findings(rhs, samples, derivation):
+    """A constant ratio of the student's value to the true one: a sign, a factor 2, or 0."""
+    if _all_zero(samples):
+        return [_finding("constant_factor", "your right-hand side is 0 here, but the true value is not")]
     r = _ratios(samples)
     c = _constant(r)
     if c is not None and not np.isclose(c, 1.0):
         return [_constant_finding(c, rhs, derivation)]
-    if r is not None:
-        found = factor_findings(r, samples, checker, factors)
-        if found:
-            return [found]
     return []
+
+
+def _all_zero(samples):
+    return all(s.error is None and s.student is not None and not np.any(np.asarray(s.student, dtype=float))
+               for s in samples)
+
+
+def _factor_diagnosis(rhs, samples, checker, derivation, factors, want, lhs):
+    """The general mechanism: term by term, then factor by factor, against the true statement."""
+    evaluator = Evaluator(checker, samples)
+    out = []
+    terms = term_findings(rhs, want, evaluator) if want is not None else None
+    pairs = [(rhs, factors)]
+    if terms:
+        pairs = []
+        for code, message in terms:
+            if code == "term":
+                student_term, true_term = message
+                pairs.append((student_term, [(f, None) for f in split_factors(true_term)[1]]
+                              + [(split_factors(true_term)[0], None)]))
+            else:
+                out.append(_finding(code, message))
+    for expr, true_factors in pairs:
+        if not true_factors and want is not None:
+            true_factors = [(want, None)]
+        for code, message in factor_findings(expr, true_factors, evaluator, derivation, lhs):
+            out.append(_constant_finding(float(message), expr, derivation) if code == "constant"
+                       else _finding(code, message))
+    return out

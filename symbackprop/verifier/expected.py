@@ -10,7 +10,9 @@ its chain-rule factors feed the diagnosis.
 import sympy as sp
 
 from .. import notation as nt
+from ..derivation import SIMPLIFIED
 from ..instantiate import find
+from ..printing import plain
 from .shapes import whole_layer_size
 
 
@@ -39,6 +41,9 @@ def expected(lhs, derivation, shorthand, rhs=None):
     matches = find(derivation, lhs, shorthand)
     if not matches:
         return None
+    simplified = [m for m in matches if m.source == SIMPLIFIED]
+    if simplified:  # where σ' cancels, the point of the cost: show a − y
+        return simplified[0]
     used = _vocabulary(rhs)
     return max(matches, key=lambda m: -len(used ^ _vocabulary(m.rhs)))
 
@@ -49,15 +54,21 @@ def _concrete(partial, depth):
     return sp.sympify(variable.indices[0]).subs(nt.L, depth).is_Integer
 
 
+def in_students_form(want, rhs):
+    """``want`` written as the student wrote: expanded into a sum of terms when they expanded."""
+    if want is None or want.has(sp.Derivative, sp.Sum, *nt.MATRIX_OPERATIONS):
+        return want
+    if len(sp.Add.make_args(plain(rhs))) > 1 and len(sp.Add.make_args(plain(want))) == 1:
+        return sp.expand(plain(want))
+    return want
+
+
 def chain_factors(lhs, derivation, shorthand, match):
     """[(value, role)] of the chain-rule factors of ``match``; for the one-neuron chain the
     whole path up to the cost (every later w and σ' and the cost's slope)."""
     if match is None:
         return []
     factors = list(match.factors)
-    variable = lhs.variable_count[0][0] if isinstance(lhs, sp.Derivative) else None
-    if isinstance(variable, sp.Indexed) and variable.base == nt.w:
-        factors.append((variable, "weight"))  # the weight itself: a factor students often put in
     if not shorthand:
         return list(dict.fromkeys(factors))
     out, seen = [], set()

@@ -198,12 +198,6 @@ def _bind(expr, network):
     return expr.replace(nt.sigma, apply(0)).replace(nt.sigma_prime, apply(1))
 
 
-class _CostPartial(sp.Function):
-    """∂C₀/∂X, held while sums are written out."""
-
-    nargs = 1
-
-
 class _Apply(sp.Function):
     """An mpmath function applied to a value, evaluated when the value is a number."""
 
@@ -230,13 +224,12 @@ def difference(rhs, lhs, env, point, network, shorthand):
         expr = plain(from_shorthand(expr) if shorthand else expr).xreplace({nt.target: nt.y[0]})
         if any(d.expr not in nt.COSTS for d in expr.atoms(sp.Derivative)):
             return None  # a local ∂z/∂w: double precision has decided it
-        # ∂C₀/∂X held as a function of X while sums are written out (SymPy's doit would make it 0)
-        expr = expr.replace(lambda e: isinstance(e, sp.Derivative), lambda e: _CostPartial(e.variable_count[0][0]))
         expr = concrete(expr.xreplace(at), network)
-        for held in expr.atoms(_CostPartial):
-            if held.args[0] not in partials:
+        for d in expr.atoms(sp.Derivative):
+            (variable, _), = d.variable_count
+            if variable not in partials:
                 return None
-            expr = expr.xreplace({held: partials[held.args[0]]})
+            expr = expr.xreplace({d: partials[variable]})
         if sp.count_ops(expr) > MAX_OPS:
             return None
         sides.append(expr)

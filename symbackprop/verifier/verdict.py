@@ -22,7 +22,7 @@ from .bindings import bindings, check_cost, check_meaning
 from . import precise, timelimit
 from .compare import Checker
 from .diagnose import diagnose
-from .expected import chain_factors, expected, is_shorthand
+from .expected import chain_factors, expected, in_students_form, is_shorthand
 from .parse import parse
 from .result import Result, rounded, symbol_values, text_of, worst_entry
 from .shapes import free_indices
@@ -187,7 +187,7 @@ def _verify(formula, network, deadline):
                          f"checked on the network {'-'.join(map(str, witness.sizes))} with the same depth, "
                          "activations and cost, where it fails: the counterexample is from that network")
             result = on_witness
-    lhs, want = parsed.lhs, result.want
+    lhs, want = parsed.lhs, in_students_form(result.want, parsed.rhs[-1])
     return Result(
         formula=formula, network=result.network, equivalent=result.equivalent,
         parsed=" = ".join(printing.latex(s) for s in parsed.sides),
