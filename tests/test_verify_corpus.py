@@ -162,7 +162,7 @@ CASES = [
     ("unexplained", W_L + r" = 7 + a^{(L)}", ONE, ne("unexplained")),
     ("output-layer-only", r"\frac{\partial C}{\partial b^l_j} = \sigma'(z^l_j) 2(a^l_j - y_j)", ("2,3,3,2", None, None),
      ne("only_some_layers")),
-    ("cost-not-its-slope", B_J + r" = (a^{(L)}_j - y_j)^2", MULTI, ne("unexplained")),
+    ("cost-not-its-slope", B_J + r" = (a^{(L)}_j - y_j)^2", MULTI, ne("cost_for_slope")),
     ("division-by-zero", B_J + r" = \frac{1}{0}", MULTI, err("division by zero")),
     # --- bad input ---------------------------------------------------------------------------------
     ("empty", "", ONE, err("empty formula")),
