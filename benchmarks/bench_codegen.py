@@ -15,7 +15,7 @@ least 20 ms; the table shows the median over the rounds.  2 threads for every li
 during which other processes used more than 10% of the machine is timed again (up to 3 times;
 it says so).  Run:
 
-    .venv/bin/python benchmarks/bench_codegen.py [--rounds 31] [--dtype float64|float32|both] [--quick]
+    .venv/bin/python benchmarks/bench_codegen.py [--rounds 31] [--dtype float64|float32|both] [--quick] [--only ROW]
     .venv/bin/python benchmarks/bench_codegen.py --device cuda     # generated vs PyTorch on a GPU
 """
 
@@ -296,9 +296,13 @@ def main():
     parser.add_argument("--dtype", choices=["float64", "float32", "both"], default="both")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--quick", action="store_true", help="fewer networks")
+    parser.add_argument("--only", metavar="TEXT", help="only the networks whose row starts with TEXT, e.g. "
+                                                       "'1024-1024-1024-10, 512, tanh' (to time a row again)")
     args = parser.parse_args()
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     cases = QUICK if args.quick else CASES
+    if args.only:
+        cases = [c for c in cases if f"{'-'.join(map(str, c[0]))}, {c[1]}, {c[2]}".startswith(args.only)]
     if args.device == "cuda":
         try:
             import torch
