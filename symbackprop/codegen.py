@@ -560,6 +560,8 @@ def plan(network):
         "outputs": ", ".join(outputs) + ("," if len(outputs) == 1 else ""),  # always a tuple
         "cost_inputs": [f"a{L}"] + ([f"z{L}"] if needs_z else []),
         "overflows": overflows,
+        "xp_backward_needs_dtype": any(re.search(r"\bdt\b", line) for layer in layers for step in layer.backward
+                                       for line in step.xp),
         "in_place_from": IN_PLACE_FROM, "forward_index": -2 if needs_z else -1,
         "cost_np": cost_np, "cost_xp": cost_xp, "cost_latex": cost_latex,
         "command": f"symbackprop codegen {network.cli_args()} -o FILE.py",
