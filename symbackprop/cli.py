@@ -56,8 +56,17 @@ def _build_parser():
     _add_network(p)
     p.add_argument("formula", nargs="?", help=r"e.g. '\frac{\partial C_0}{\partial w^{(L)}} = a^{(L-1)} \sigma'(z^{(L)}) 2(a^{(L)}-y)'")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--batch", metavar="FILE.jsonl", help="grade one JSON object per line")
-    p.add_argument("-o", "--output", metavar="RESULTS.jsonl", help="with --batch: write results here")
+    p.add_argument("--batch", metavar="FILE.jsonl", help="grade a class: one JSON object per line, or a .csv file "
+                                                           "with columns id,formula[,sizes,activation,cost,question]")
+    p.add_argument("-o", "--output", metavar="RESULTS.jsonl", help="with --batch: write results here (.csv for CSV)")
+    p.add_argument("--question", metavar="LHS", help="the left-hand side that was asked for: an answer to another "
+                                                     "derivative is marked as such (batch: a question per line)")
+    p.add_argument("--hint", action="store_true", help="say what is wrong without showing the expected answer")
+    p.add_argument("--forbid-partials", action="store_true",
+                   help="a right-hand side that still holds a derivative is not an answer")
+    p.add_argument("--summary", action="store_true", help="with --batch: count the answers making each mistake")
+    p.add_argument("--time-limit", type=float, default=2.0, metavar="SECONDS",
+                   help="give up on a formula after this long (default 2 s)")
 
     p = sub.add_parser("codegen", help="write a standalone NumPy module computing the gradients")
     _add_network(p)
@@ -107,17 +116,25 @@ def cmd_verify(args):
     from .errors import SymbackpropError
     from . import verifier as verify
 
+    if not 0.1 <= args.time_limit <= 600:
+        raise SymbackpropError(f"--time-limit {args.time_limit:g}: give between 0.1 and 600 seconds")
     if args.batch:
         if args.formula:
             raise SymbackpropError("give either a FORMULA or --batch FILE.jsonl, not both")
-        summary = verify.grade_file(args.batch, args.output, default_network=_network(args))
-        print(summary.text(), file=sys.stderr if args.output is None else sys.stdout)
+        options = verify.batch.Options(hint=args.hint, forbid_partials=args.forbid_partials,
+                                       time_limit=args.time_limit)
+        summary = verify.grade_file(args.batch, args.output, default_network=_network(args), options=options)
+        report = sys.stderr if args.output is None else sys.stdout
+        print(summary.text(), file=report)
+        if args.summary:
+            print(summary.mistakes_text(), file=report)
         return EXIT_OK
-    if args.output:
-        raise SymbackpropError("-o is for --batch results; a single verdict is printed")
+    if args.output or args.summary:
+        raise SymbackpropError(f"{'-o' if args.output else '--summary'} is for --batch; a single verdict is printed")
     if args.formula is None:
         raise SymbackpropError("verify needs a FORMULA in quotes, or --batch FILE.jsonl")
-    result = verify.verify(args.formula, _network(args))
+    result = verify.verify(args.formula, _network(args), args.time_limit, question=args.question,
+                           forbid_partials=args.forbid_partials, hint=args.hint)
     print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else result.text())
     return EXIT_OK if result.equivalent else EXIT_NEGATIVE
 

@@ -254,7 +254,7 @@ class Match:
     source: str
 
 
-def _layers_relative(expr, depth):
+def layers_relative(expr, depth):
     """Concrete layers written relative to L (2 -> L - 1 when depth is 3), so they meet L."""
     def leaf(e):
         if isinstance(e, sp.Indexed) and e.base in nt.LAYERED and e.indices[0].is_Integer:
@@ -284,7 +284,7 @@ def find(derivation, lhs, shorthand=False):
     kept numbered.  ``shorthand``: ``lhs`` is the lectures' one-neuron notation."""
     depth = derivation.network.depth
     numbered = any(e.indices[0].is_Integer for e in lhs.atoms(sp.Indexed) if e.base in nt.LAYERED)
-    target = _layers_relative(from_shorthand(lhs) if shorthand else lhs, depth)
+    target = layers_relative(from_shorthand(lhs) if shorthand else lhs, depth)
     out = []
     for form in derivation.forms():
         binding = unify(form.lhs, target)

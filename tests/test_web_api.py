@@ -180,14 +180,15 @@ def jsonl(*entries):
 
 
 def test_batch_grades_jsonl_like_verify_batch(client):
-    content = jsonl({"id": "ann", "formula": RIGHT}, {"id": "bob", "formula": WRONG, "question": "dC/dw"}) + "not json\n"
+    question = r"\frac{\partial C_0}{\partial w^{(L)}}"  # what bob answers: graded as usual
+    content = jsonl({"id": "ann", "formula": RIGHT}, {"id": "bob", "formula": WRONG, "question": question}) + "not json\n"
     response = client.post("/api/batch", json={"content": content, "filename": "class.jsonl"})
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["summary"]["total"] == 3 and body["summary"]["format"] == "jsonl"
     assert [(r["id"], r["line"], r["verdict"]) for r in body["results"]] == [
         ("ann", 1, "equivalent"), ("bob", 2, "not_equivalent"), (None, 3, "error")]
-    assert body["results"][1]["question"] == "dC/dw"
+    assert body["results"][1]["question"] == question
     assert body["results"][1]["diagnosis"] == verify(WRONG, Network.parse()).to_dict()["diagnosis"]
     assert body["mistakes"] == {"sigma_for_sigma_prime": 1}
     assert 'data-code="sigma_for_sigma_prime"' in body["chart"] and body["chart"].startswith("<svg")

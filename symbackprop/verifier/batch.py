@@ -1,9 +1,11 @@
-"""Grading a class: one JSON object per line in, one verdict per line out, on every core.
+"""Grading a class: one answer per line (JSON lines) or row (CSV) in, one verdict each out, on every core.
 
-Input lines are ``{"id": ..., "formula": ..., "sizes"/"activation"/"cost": optional}``.  Each
-result echoes ``id`` and the line number; a line that is not JSON, has no formula, names a bad
-network or holds a formula that cannot be read gets ``"verdict": "error"`` with the message,
-and the batch goes on.  Results come back in input order.
+Input lines are ``{"id": ..., "formula": ..., "sizes"/"activation"/"cost"/"question": optional}``
+(CSV: the same names as columns, read by ``classfile``).  Each result echoes ``id``, the line
+number and the formula; a line that is not JSON, has no formula, names a bad network or holds a
+formula that cannot be read gets ``"verdict": "error"`` with the message, and the batch goes on.
+Every line has the verify time limit, so one pathological formula costs its seconds and no more.
+Results come back in input order.
 """
 
 import json
@@ -12,25 +14,44 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import SymbackpropError
-from ..spec import Network
+from ..spec import DEFAULT_ACTIVATION, DEFAULT_COST, Network
+from . import classfile, timelimit
 from .verdict import verify
 
 PARALLEL_FROM = 8
 """Below this many lines, grading in this process is faster than starting workers."""
 
 
+@dataclass(frozen=True)
+class Options:
+    """The teacher's choices for a whole batch (see ``verify``)."""
+
+    hint: bool = False
+    forbid_partials: bool = False
+    time_limit: float = timelimit.DEFAULT
+
+
 def _network_for(entry, default):
+    """The line's own network; a key it leaves out comes from the batch's network — one activation
+    name for every layer when that network has one, else the default activation."""
     if not any(key in entry for key in ("sizes", "activation", "cost")):
         return default
-    return Network.parse(entry.get("sizes", ",".join(map(str, default.sizes))),
-                         entry.get("activation", ",".join(default.activations)), entry.get("cost", default.cost))
+    if "activation" in entry:
+        activation = entry["activation"]
+    elif "sizes" in entry:
+        activation = default.activations[0] if default.uniform_activation else DEFAULT_ACTIVATION
+    else:
+        activation = ",".join(default.activations)
+    return Network.parse(entry.get("sizes", ",".join(map(str, default.sizes))), activation,
+                         entry.get("cost", default.cost or DEFAULT_COST))
 
 
 def grade_line(task):
     """One line -> one result dict; never raises."""
-    number, line, default = task
+    number, line, default, options = task
     result = {"id": None, "line": number}
     try:
         entry = json.loads(line)
@@ -38,9 +59,15 @@ def grade_line(task):
             raise SymbackpropError("the line is not a JSON object")
         result["id"] = entry.get("id")
         formula = entry.get("formula")
-        if not isinstance(formula, str):
+        if isinstance(formula, str):
+            result["formula"] = formula
+        else:
             raise SymbackpropError('the line has no "formula" text')
-        verdict = verify(formula, _network_for(entry, default))
+        question = entry.get("question")
+        if question is not None:
+            result["question"] = question
+        verdict = verify(formula, _network_for(entry, default), options.time_limit,
+                         question=question or None, forbid_partials=options.forbid_partials, hint=options.hint)
         result.update(verdict.to_dict())
     except json.JSONDecodeError as e:
         result.update({"verdict": "error", "error": f"not valid JSON: {e.msg} (column {e.colno})"})
@@ -73,8 +100,20 @@ class Summary:
     def text(self):
         where = f"; results in {self.output}" if self.output else ""
         return (f"graded {self.total} formulas: {self.equivalent} equivalent, {self.not_equivalent} not equivalent, "
-                f"{self.errors} errors in {self.seconds:.2f} s ({self.per_second:.1f} formulas/s on "
-                f"{self.workers} worker{'s' if self.workers != 1 else ''}){where}")
+                f"{self.errors} error{'s' if self.errors != 1 else ''} in {self.seconds:.2f} s "
+                f"({self.per_second:.1f} formulas/s on {self.workers} worker{'s' if self.workers != 1 else ''}){where}")
+
+    def mistakes(self):
+        """How many answers made each mistake (diagnosis code), most frequent first."""
+        return classfile.mistake_counts(self.results)
+
+    def mistakes_text(self):
+        counts = self.mistakes()
+        if not counts:
+            return "no mistakes diagnosed"
+        width = max(len(code) for code in counts)
+        return "mistakes, by how many answers made them:\n" + "\n".join(
+            f"  {code:<{width}}  {count}" for code, count in counts.items())
 
     def to_dict(self):
         return {"total": self.total, "equivalent": self.equivalent, "not_equivalent": self.not_equivalent,
@@ -86,10 +125,10 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-def grade_lines(lines, default_network=None, workers=None):
+def grade_lines(lines, default_network=None, workers=None, options=Options()):
     """Results for the non-blank ``lines``, in order, graded on ``workers`` processes (default: all cores)."""
     default = Network.parse() if default_network is None else default_network
-    tasks = [(n, line, default) for n, line in enumerate(lines, 1) if line.strip()]
+    tasks = [(n, line, default, options) for n, line in enumerate(lines, 1) if line.strip()]
     workers = workers or os.cpu_count() or 1
     if len(tasks) < PARALLEL_FROM or workers == 1:
         return [grade_line(t) for t in tasks], 1
@@ -98,25 +137,29 @@ def grade_lines(lines, default_network=None, workers=None):
         return list(pool.imap(grade_line, tasks, chunksize=max(1, len(tasks) // (workers * 8)))), workers
 
 
-def grade_file(path, output=None, default_network=None, workers=None):
-    """Grade the JSON-lines file ``path``; write results to ``output`` (a path) or stdout."""
+def grade_file(path, output=None, default_network=None, workers=None, options=Options()):
+    """Grade the class file ``path`` (JSON lines, or CSV by its ending); write the results to
+    ``output`` (JSON lines, or CSV when it ends in .csv; its folder is made) or stdout."""
     start = time.monotonic()
     try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
+        text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise SymbackpropError(f"cannot read {path}: {e.strerror}") from None
     except UnicodeDecodeError:
         raise SymbackpropError(f"{path} is not UTF-8 text") from None
-    results, used = grade_lines(lines, default_network, workers)
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results)
+    answers = classfile.read_class_file(text, classfile.detect_format(str(path), text))
+    graded, used = grade_lines([a.json_line for a in answers if a.error is None], default_network, workers, options)
+    graded = iter(graded)
+    results = [classfile.error_result(a) if a.error else classfile.with_answer(next(graded), a) for a in answers]
+    as_csv = output is not None and str(output).lower().endswith(".csv")
+    written = classfile.results_csv(results) if as_csv else classfile.results_jsonl(results)
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.write(written)
         sys.stdout.flush()
     else:
         try:
-            with open(output, "w", encoding="utf-8") as f:
-                f.write(text)
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
+            Path(output).write_text(written, encoding="utf-8")
         except OSError as e:
             raise SymbackpropError(f"cannot write {output}: {e.strerror}") from None
     verdicts = [r.get("verdict") for r in results]

@@ -27,7 +27,7 @@ from .compare import same
 from .factors import Evaluator, factor_findings, split_factors, term_findings
 from .shapes import as_expr, free_indices, has_whole_target, layered, neuron_positions
 
-CODES = ("missing_sum", "stray_sum", "cost_for_slope", "wrong_factor", "extra_term", "missing_term", "tiny_difference", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
+CODES = ("other_question", "not_an_answer", "missing_sum", "stray_sum", "cost_for_slope", "wrong_factor", "extra_term", "missing_term", "tiny_difference", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
          "missing_factor", "extra_factor", "wrong_order", "only_some_layers", "unexplained", "chain_part")
 
@@ -281,10 +281,9 @@ def diagnose(formula, rhs, samples, checker, derivation, factors, want):
             return findings + [finding]
         rest = _factor_diagnosis(repaired, checker.samples(repaired), checker, derivation, factors, want, lhs)
         return findings + [finding] + rest
-    if not findings:
-        want_text = f": the derivation has {_named(lhs)} = {_named(want)}" if want is not None else ""
+    if not findings:  # (the expected answer is shown beside the diagnosis, unless hints are asked for)
         findings.append(_finding("unexplained", "the right-hand side differs from the true value and no single "
-                                 f"common mistake explains it{want_text}"))
+                                 "common mistake explains it"))
     return findings
 
 

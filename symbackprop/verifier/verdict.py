@@ -7,6 +7,7 @@ formula makes sense; ``compare`` computes both sides at random points of the net
 left-hand side; ``diagnose`` says what differs; ``result`` presents it.
 """
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from .. import notation as nt
 from .. import printing
 from ..derivation import derive
 from ..errors import FormulaError
+from ..instantiate import layers_relative
 from ..spec import Network
 from .bindings import bindings, check_cost, check_meaning
 from . import precise, timelimit
@@ -39,14 +41,48 @@ def read(formula, network=None):
             "text": " = ".join(text_of(s) for s in parsed.sides), "notes": parsed.notes}
 
 
-def verify(formula, network=None, time_limit=timelimit.DEFAULT):
+def verify(formula, network=None, time_limit=timelimit.DEFAULT, question=None, forbid_partials=False, hint=False):
     """Verdict, parsed form, expected right-hand side, counterexample and diagnosis for ``formula``.
 
     Returns within ``time_limit`` seconds or raises a FormulaError saying it is too costly.
+    Teachers' options: ``question``, the left-hand side that was asked for (an answer to another
+    derivative is marked as such); ``forbid_partials``, a right-hand side that still holds a ∂ (or
+    repeats the left side) is not an answer; ``hint``, the diagnosis without the expected answer.
     """
     network = Network.parse() if network is None else network
     with timelimit.limit(time_limit, formula) as deadline:
-        return _verify(formula, network, deadline)
+        result = _verify(formula, network, deadline, question, forbid_partials)
+    return dataclasses.replace(result, expected="", expected_text="") if hint else result
+
+
+def read_question(question, network):
+    """The left-hand side a teacher asked for, read like a student's (``\\delta^{(l)}_j``)."""
+    if not isinstance(question, str) or not question.strip():
+        raise FormulaError("the question is empty: give the left-hand side that was asked for")
+    parsed = parse(question if "=" in question else f"{question} = 0", network)
+    return parsed.lhs
+
+
+def _canonical(lhs, depth):
+    """``lhs`` with C, C_x as C₀, numbered layers relative to L and neuron indices renamed in
+    order of appearance, so that ∂C/∂w^{(3)}_{pq} and ∂C_0/∂w^{(L)}_{jk} compare equal."""
+    lhs = layers_relative(lhs, depth)
+    if isinstance(lhs, sp.Derivative) and lhs.expr in nt.COSTS:
+        lhs = nt.partial(nt.C0, lhs.variable_count[0][0])
+    order = []
+    for e in sp.preorder_traversal(lhs):
+        if nt.is_index_symbol(e) and e not in order:
+            order.append(e)
+    return lhs.xreplace({s: sp.Symbol(f"index{i}") for i, s in enumerate(order)})
+
+
+def _refused(parsed, network, start, code, message):
+    """A not-equivalent verdict without comparison: the answer is to something else, or not one."""
+    return Result(formula=parsed.text, network=network, equivalent=False,
+                  parsed=" = ".join(printing.latex(s) for s in parsed.sides),
+                  parsed_text=" = ".join(text_of(s) for s in parsed.sides), expected="", expected_text="",
+                  checked=0, bindings_total=0, layers=[], diagnosis=[{"code": code, "message": message}],
+                  notes=list(parsed.notes), seconds=time.monotonic() - start)
 
 
 WITNESS_WIDTH = 3
@@ -169,10 +205,20 @@ def judge(parsed, network, deadline):
     return out
 
 
-def _verify(formula, network, deadline):
+def _verify(formula, network, deadline, question=None, forbid_partials=False):
     start = time.monotonic()
     parsed = parse(formula, network)
     check_meaning(parsed)
+    if question is not None:
+        asked = read_question(question, network)
+        if _canonical(asked, network.depth) != _canonical(parsed.lhs, network.depth):
+            return _refused(parsed, network, start, "other_question",
+                            f"this answers {text_of(parsed.lhs)}, but the question asks for {text_of(asked)}")
+    if forbid_partials:
+        for rhs in parsed.rhs:
+            if rhs.has(sp.Derivative) or rhs == parsed.lhs:
+                return _refused(parsed, network, start, "not_an_answer",
+                                "the right-hand side still holds a derivative ∂X/∂Y: write it out in a, z, w, y and σ'")
     result = judge(parsed, network, deadline)
     notes = list(parsed.notes)
     witness = witness_network(network) if result.equivalent and about_indices(parsed) else None
