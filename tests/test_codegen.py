@@ -2,6 +2,7 @@
 (``codegen_oracle``: written by hand for the tests, plain NumPy, float64)."""
 
 import ast
+import io
 import json
 import py_compile
 import subprocess
@@ -17,7 +18,7 @@ from symbackprop.codegen import compile as generate, source
 
 from codegen_oracle import (BLOCK_SYMPY, ORACLE_ACTIVATIONS, ORACLE_COSTS, close as _close, oracle_backprop,
                             oracle_cost, oracle_finite_differences, oracle_forward, random_problem)
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 # The grid -----------------------------------------------------------------------------------
 
@@ -485,3 +486,28 @@ def test_transposed_inputs_are_caught_where_the_shape_tells():
         one.cost(one.init_params(), X, np.zeros(5))
     # batch = n0 = nL: a transposed X fits and cannot be caught; the module says so in capitals
     assert "WITHOUT AN ERROR" in gen.SOURCE and "ONE EXAMPLE PER ROW" in gen.SOURCE
+
+
+def test_generated_module_has_no_unused_names():
+    """pyflakes on the generated text (when installed): no unused variable, no undefined name."""
+    pyflakes_api = pytest.importorskip("pyflakes.api")
+    from pyflakes.reporter import Reporter
+
+    for sizes, acts, cost in [("5,7,3", "relu,sigmoid", "cross_entropy"), ("3,4,6,2", "tanh,softplus,identity", "quadratic"),
+                              ("1,1", "sigmoid", "half_quadratic")]:
+        out = io.StringIO()
+        count = pyflakes_api.check(source(sb.Network.parse(sizes, acts, cost)), "generated.py", Reporter(out, out))
+        assert count == 0, out.getvalue()
+
+
+def test_benchmark_runs_and_says_when_there_is_no_gpu():
+    """bench_codegen itself (one round of the smallest row): the table has every column it promises."""
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_codegen.py"), "--rounds", "1",
+                             "--dtype", "float32", "--only", "1-1-1-1"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "| network, batch, activations | floor | generated | lean NumPy | PyTorch | JAX jit |" in result.stdout
+    assert "| 1-1-1-1, 1, sigmoid" in result.stdout
+    cuda = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_codegen.py"), "--device", "cuda",
+                           "--rounds", "1", "--only", "1-1-1-1"], capture_output=True, text=True, timeout=300)
+    assert cuda.returncode == 0, cuda.stderr
+    assert "no CUDA GPU on this machine" in cuda.stdout or "generated / PyTorch" in cuda.stdout
