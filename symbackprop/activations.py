@@ -33,6 +33,7 @@ class Activation:
     kinks: tuple = ()  # values of z where σ has no derivative (verify samples both sides)
     at_kinks: str = ""  # the value symbackprop takes for σ' there, in words
     title: str = ""  # how prose names it: "ReLU" (default: the name)
+    elementwise: bool = True  # a_j depends on z_j alone (softmax's a_j depends on every z_k)
     nielsen: str = ""  # where Michael Nielsen's book uses it, in words
 
     @property

@@ -10,10 +10,12 @@ several independent ways and compared with the numerical backprop, parameter by 
 * generated  the gradients function codegen writes, and any other provider in ``PROVIDERS``
 """
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
+from tqdm import tqdm
 
 from . import codegen, groundtruth, instantiate, numeric
 from . import notation as nt
@@ -157,8 +159,17 @@ def _diff(candidate, reference):
     return float(delta.max()), float((delta / np.maximum(np.abs(reference[mask]), 1e-8)).max())
 
 
-def check(network=None, batch=3, seed=0):
-    """Compare every way of computing the gradients for ``network``; see the module docstring."""
+def _progress_bar(total, show):
+    """A progress bar on stderr (tqdm): shown at a terminal, or when ``show`` is True."""
+    return tqdm(total=total, desc="check", unit="step", file=sys.stderr, leave=False,
+                disable=None if show is None else not show)
+
+
+def check(network=None, batch=3, seed=0, progress=None):
+    """Compare every way of computing the gradients for ``network``; see the module docstring.
+
+    ``progress``: a progress bar on stderr (None: only at a terminal).
+    """
     network = Network.parse() if network is None else network
     derivation = derive(network)
     params = numeric.init_params(network, seed)
@@ -174,7 +185,12 @@ def check(network=None, batch=3, seed=0):
                 for key, fn in PROVIDERS.items()]
 
     reference = numeric.backprop(network, params, X, Y)
+    fd_entries = None if params_count <= FD_ALL_LIMIT else numeric.sample_entries(params, FD_SAMPLE, seed + 2)
+    fd_count = params_count if fd_entries is None else sum(map(len, fd_entries.values()))
+    bar = _progress_bar(len(methods) + fd_count, progress)
     for m in methods:
+        bar.set_postfix_str(m.label)
+        bar.update(1)
         if m.key == "backprop":
             m.grads = reference
         elif m.key == "derived":
@@ -189,14 +205,16 @@ def check(network=None, batch=3, seed=0):
             else:
                 m.grads = _explicit_numeric(network, params, X, Y)
         elif m.key == "fd":
-            entries = None
-            if params_count > FD_ALL_LIMIT:
-                entries = numeric.sample_entries(params, FD_SAMPLE, seed + 2)
-                m.note = f"central, h = 1e-6, float64, at {sum(map(len, entries.values()))} sampled entries"
-            m.grads = numeric.finite_differences(network, params, X, Y, entries=entries)
+            if fd_entries is not None:
+                m.note = (f"central, h = 1e-6, float64, at {fd_count} sampled entries of {params_count:,} "
+                          "(spread over every tensor)")
+            done = bar.n
+            m.grads = numeric.finite_differences(network, params, X, Y, entries=fd_entries,
+                                                 progress=lambda count: bar.update(done + count - bar.n))
         else:
             m.grads = PROVIDERS[m.key](network, params, X, Y)
 
+    bar.close()
     rows = []
     for name in numeric.parameter_names(network):
         diffs = {}

@@ -85,3 +85,40 @@ def test_numeric_backprop_matches_an_independent_one():
     got = numeric.backprop(net, params, X, Y)
     for name in expected:
         assert np.allclose(got[name], expected[name], rtol=1e-12)
+
+
+def test_finite_differences_redone_from_the_nudged_neuron_equal_whole_forward_passes():
+    """numeric.finite_differences keeps the forward pass and redoes it from the nudged neuron; a
+    plain central difference with a whole forward pass per entry, written here, must agree."""
+    import numpy as np
+
+    from symbackprop import numeric
+
+    net = Network.parse("4,5,3,2", "tanh,relu,sigmoid", "cross_entropy")
+    params = numeric.init_params(net, seed=4)
+    X, Y = numeric.random_batch(net, 5, seed=5)
+    fast = numeric.finite_differences(net, params, X, Y)
+
+    def mean_cost(p):
+        a = X
+        for layer in range(1, net.depth + 1):
+            z = a @ p[f"W{layer}"].T + p[f"b{layer}"]
+            a = net.activation(layer).numpy(z)
+        return float(np.mean(net.cost_entry.numpy(a, z, Y)))
+
+    for name, value in params.items():
+        for index in range(value.size):
+            up = {k: v.copy() for k, v in params.items()}
+            down = {k: v.copy() for k, v in params.items()}
+            up[name].flat[index] += 1e-6
+            down[name].flat[index] -= 1e-6
+            slow = (mean_cost(up) - mean_cost(down)) / 2e-6
+            assert abs(fast[name].flat[index] - slow) <= 1e-6 * max(1.0, abs(slow)), (name, index)
+
+
+def test_a_big_network_is_sampled_and_says_how_much():
+    report = check(Network.parse("60,60,10"), batch=2)
+    assert report.agree, report.text()
+    fd = next(m for m in report.methods if m.key == "fd")
+    assert "sampled entries of 4,270" in fd.note
+    assert "sympy.diff" in report.text() and "skipped" in report.text()
