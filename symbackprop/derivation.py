@@ -73,7 +73,14 @@ class _Shows:
     """LaTeX, text and Jupyter display shared by every piece of the derivation."""
 
     def _repr_latex_(self):
-        return f"$\\displaystyle {self.latex()}$"
+        """One equation inline; several (``latex()`` joined by \\\\) in an ``aligned`` block, one per
+        line and aligned at their first '=' (MathJax 3 ignores a top-level \\\\)."""
+        body = self.latex()
+        rows = body.split(r" \\ ")
+        if len(rows) == 1:
+            return f"$\\displaystyle {body}$"
+        aligned = r" \\ ".join(row.replace(" = ", " &= ", 1) for row in rows)
+        return f"$$\\begin{{aligned}} {aligned} \\end{{aligned}}$$"
 
     def __str__(self):
         return self.text()

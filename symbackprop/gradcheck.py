@@ -10,6 +10,7 @@ several independent ways and compared with the numerical backprop, parameter by 
 * generated  the gradients function codegen writes, and any other provider in ``PROVIDERS``
 """
 
+import html
 import sys
 from dataclasses import dataclass, field
 
@@ -92,6 +93,19 @@ class CheckReport:
         lines.append("")
         lines.append("all gradients agree" if self.agree else "DISAGREEMENT: see the rows marked !")
         return "\n".join(lines)
+
+    def _repr_html_(self):
+        """The table ``text()`` prints, as HTML for Jupyter."""
+        shown = [m for m in self.methods if not m.skipped and m.key != "backprop"]
+        head = "".join(f"<th>{html.escape(m.label)}</th>" for m in shown)
+        body = ""
+        for name, shape, diffs in self.rows:
+            cells = "".join(f"<td>{diffs[m.key][1]:.1e}{'' if self._ok(m, diffs) else ' !'}</td>" if m.key in diffs
+                            else "<td>-</td>" for m in shown)
+            body += f"<tr><td>{name}</td><td>{shape}</td>{cells}</tr>"
+        verdict = "all gradients agree" if self.agree else "DISAGREEMENT (rows marked !)"
+        return (f"<p>check {html.escape(self.network.describe())}: largest relative difference to the numerical "
+                f"backprop; <b>{verdict}</b></p><table><tr><th>parameter</th><th>shape</th>{head}</tr>{body}</table>")
 
     def to_dict(self):
         return {"network": self.network.to_dict(), "agree": self.agree, "batch": self.batch, "seed": self.seed,

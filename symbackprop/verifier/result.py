@@ -1,5 +1,6 @@
 """The verdict on one formula, as people read it (``text``) and as programs do (``to_dict``)."""
 
+import html
 import json
 from dataclasses import dataclass, field
 
@@ -137,9 +138,9 @@ class Result:
             lines.append(f"note: {note}")
         layers = [lv for lv in self.layers if lv is not None]
         where = f" for l = {', '.join(map(str, layers))}" if layers else ""
-        lines.append(f"checked:   {self.checked} comparisons at {POINTS} random points{where}"
+        lines.append(f"checked:   {self.checked} comparisons at {POINTS} points{where}"
                      + (f" ({self.bindings_total} index bindings)" if self.bindings_total > 1 else "")
-                     + (f"; symbolic check: {self.symbolic}" if self.symbolic != "skipped" else ""))
+                     + ("; symbolically identical" if self.symbolic == "identical" else ""))
         if self.counterexample:
             c = self.counterexample
             lines.append("counterexample:")
@@ -159,3 +160,25 @@ class Result:
 
     def json(self):
         return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    def _repr_html_(self):
+        """A small table for Jupyter: verdict, how it was read, expected, counterexample, diagnosis."""
+        rows = [("verdict", "equivalent" if self.equivalent else "not equivalent"),
+                ("network", self.network.describe()), ("read as", f"${self.parsed}$")]
+        if self.expected:
+            rows.append(("expected", f"${self.expected}$"))
+        if self.counterexample:
+            c = self.counterexample
+            rows += [("your right-hand side", c["student"] if c.get("error") is None else c["error"]),
+                     ("true value", c["true"]),
+                     ("at", ", ".join(f"{k} = {v}" for k, v in {**c["binding"], **c["values"]}.items()))]
+        rows += [("diagnosis", d["message"]) for d in self.diagnosis]
+        rows += [("note", n) for n in self.notes]
+        return html_table(rows)
+
+
+def html_table(rows):
+    """Rows of (label, value) as an HTML table; every value escaped."""
+    cells = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+                    f"<td style='text-align:left'>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return f"<table>{cells}</table>"
