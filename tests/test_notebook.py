@@ -30,6 +30,6 @@ def test_rich_displays():
     assert derive().weight._repr_latex_().startswith("$\\displaystyle")
     result = verify(r"\frac{\partial C_0}{\partial w^{(L)}} = a^{(L-1)} \sigma(z^{(L)}) 2(a^{(L)} - y)")
     html = result._repr_html_()
-    assert html.startswith("<table>") and "not equivalent" in html and "σ'(z^(L))" in html
+    assert html.startswith("<table>") and "not equivalent" in html and "σ&#x27;(z^(L))" in html
     assert "&lt;script&gt;" in html_table([("note", "<script>")])  # every value escaped
     assert check(Network.parse("2,2"))._repr_html_().count("<tr>") == 5  # head + W1 b1 W2 b2
