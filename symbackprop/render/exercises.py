@@ -1,70 +1,265 @@
-"""The notes' exercises: derivations to do by hand, each with the verify command that checks it."""
+"""The notes' exercises: derivations to do by hand, each with the verify command that checks it.
 
-import shlex
-from dataclasses import dataclass
+An exercise that asks for a formula names the network its ``symbackprop verify`` command
+checks the answer on.  That network is one where the usual mistakes show (DESIGN §3): at
+least 2 neurons in every layer, so that swapped indices j, k and a missing transpose give
+other numbers, and an activation whose slope is not constant, so that a missing σ' shows
+(:func:`witness`).  Each exercise also carries a typical wrong answer (:func:`mistake`: the
+weight's indices swapped, the transpose left out, σ for σ', the sign), which the tests check
+that verify rejects.
 
+Commands are copy-safe: the formula is broken over lines only at spaces where joining the
+lines with or without a space reads the same (:func:`wrap`), and no line-break mark is
+added, so a command copied from the PDF runs as printed; the Markdown and the
+``.verify.sh`` file beside the notes hold the same text.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .. import activations
 from .. import notation as nt
-from ..printing import latex
+from ..derivation import derive
+from ..errors import SymbackpropError
+from ..printing import latex, ordered_product, ordered_xreplace
+from ..spec import DEFAULT_ACTIVATION, Network
+from .lessons import cancelling_costs
+
+LINE = 84  # characters per line of a command (the PDF's listing holds about 90)
+WIDTH = (2, 4)  # the widths of an exercise's network are clamped to this range
 
 
 @dataclass
 class Exercise:
-    question: str  # words
-    lhs: object
-    answer: object
-    network: object  # the network verify checks it on
+    key: str  # which exercise: the template words its question and answer by this key
+    lhs: object = None  # the formula's left-hand side (None: not a formula)
+    answer: object = None
+    network: object = None  # the network verify checks it on
+    wrong: object = None  # a typical mistake verify must reject
+    data: dict = field(default_factory=dict)  # numbers of a numeric exercise, details for the words
+    number: int = 0
+
+    @property
+    def formula(self):
+        return self.lhs is not None
 
     @property
     def command(self):
-        return verify_command(self.network, self.lhs, None)
-
-    @property
-    def title(self):
-        return self.question[:1].upper() + self.question[1:]
+        return verify_command(self.network, self.lhs, None) if self.formula else None
 
     @property
     def answer_command(self):
-        return verify_command(self.network, self.lhs, self.answer)
+        return verify_command(self.network, self.lhs, self.answer) if self.formula else None
+
+    @property
+    def wrong_command(self):
+        return verify_command(self.network, self.lhs, self.wrong) if self.formula else None
+
+    @property
+    def own(self):
+        return self.data.get("own", False)
 
 
-def _verify_latex(expr):
-    """The printer's LaTeX with σ' written as \\sigma^{\\prime}, so it sits in single quotes."""
+def verify_latex(expr):
+    """The printer's LaTeX with σ' written as \\sigma^{\\prime}, so that it sits in single quotes."""
     return latex(expr).replace(r"\sigma'", r"\sigma^{\prime}")
 
 
+_CONTROL_WORD = re.compile(r"\\[A-Za-z]+$")
+
+
+def _safe_break(before, after):
+    """May a line break fall between these two tokens?  Only where gluing them together (a PDF
+    viewer that drops the line break) reads the same as with a space."""
+    if not before or not after:
+        return False
+    if before[-1] in "})]=+-" or after[0] in "=+":
+        return not (before[-1] == "-" and after[0] == "-")
+    return after[0] == "\\" and not before.endswith("\\") and not _CONTROL_WORD.search(before)
+
+
+def wrap(formula, width):
+    """The formula in lines of at most ``width`` characters (where a safe break allows)."""
+    tokens = formula.split(" ")
+    lines, current = [], tokens[0]
+    for prev, token in zip(tokens, tokens[1:]):
+        if len(current) + 1 + len(token) > width and _safe_break(prev, token):
+            lines.append(current)
+            current = token
+        else:
+            current += " " + token
+    return lines + [current]
+
+
 def verify_command(network, lhs, answer):
-    """``symbackprop verify NET 'lhs = answer'`` (``...`` for the reader's answer)."""
-    rhs = "..." if answer is None else _verify_latex(answer)
-    return (f"symbackprop verify \\\n    {network.cli_args()} \\\n"
-            f"    {shlex.quote(f'{_verify_latex(lhs)} = {rhs}')}")
+    """``symbackprop verify NET 'lhs = answer'`` (``...`` for the reader's answer), in lines of
+    at most LINE characters; the formula in single quotes, broken only where that is safe."""
+    rhs = "..." if answer is None else verify_latex(answer)
+    formula = f"{verify_latex(lhs)} = {rhs}"
+    if "'" in formula:
+        raise SymbackpropError("a formula for a verify command holds a single quote")
+    head = f"symbackprop verify {network.cli_args()} \\"
+    if len(head) > LINE:
+        options = re.findall(r"--\S+ \S+", network.cli_args())
+        head = "symbackprop verify \\\n" + "\n".join(f"    {opt} \\" for opt in options)
+    lines = wrap(formula, LINE - 6)
+    body = "\n".join(("    '" if i == 0 else "     ") + line for i, line in enumerate(lines))
+    return f"{head}\n{body}'"
 
 
-def exercises(derivation, chain_layers):
-    """The exercises for this network: the chain first, then several neurons per layer, then δ."""
-    net = derivation.network
-    chain_net = net.one_neuron_chain()
-    top = chain_layers[0]
-    out = [
-        Exercise("the bias of the last layer in the one-neuron chain", top.bias.lhs, top.bias.rhs, chain_net),
-    ]
-    if top.previous is not None:
-        out.append(Exercise("the activation of the second-to-last neuron in the chain",
-                            top.previous.lhs, top.previous.rhs, chain_net))
-        below = chain_layers[1]
-        out.append(Exercise("the weight one layer back, with the recursion written out",
-                            below.weight.lhs, below.weight_expanded.product, chain_net))
-    out += [
-        Exercise("a weight of the last layer with several neurons per layer", derivation.weight.lhs,
-                 derivation.weight.rhs, net),
-        Exercise("a bias of the last layer with several neurons per layer", derivation.bias.lhs,
-                 derivation.bias.rhs, net),
-        Exercise("an activation of the layer before the output, adding up the paths", derivation.paths.lhs, derivation.paths.rhs, net),
-        Exercise("the output error for this network's cost and output activation",
-                 nt.delta[nt.L, nt.j], derivation.output_error_indexed, net),
-    ]
-    if len(derivation.layers) > 1:
-        step = derivation.layers[1].delta
-        out.append(Exercise("the error one layer back from the output (BP2)", step.index_lhs, step.index_rhs, net))
+# The networks exercises are checked on ---------------------------------------------------------
+
+def _constant_slope(name):
+    return activations.get(name).derivative(sp.Symbol("t")).is_number
+
+
+def _activations(network):
+    """The network's activations, with any whose slope is constant (where a missing σ' cannot
+    show) replaced by the default activation."""
+    return tuple(DEFAULT_ACTIVATION if _constant_slope(name) else name for name in network.activations)
+
+
+def witness(network):
+    """The network index exercises are checked on: this one, with widths clamped to 2..4 and
+    activations whose slope varies (it is this network itself when it already is like that)."""
+    low, high = WIDTH
+    sizes = tuple(min(max(w, low), high) for w in network.sizes)
+    out = Network(sizes, _activations(network), network.cost)
+    out.validate()
     return out
 
 
+def chain_witness(network):
+    """The one-neuron chain the chain exercises are checked on (activations whose slope varies)."""
+    out = Network((1,) * len(network.sizes), _activations(network), network.cost)
+    out.validate()
+    return out
+
+
+def cancelling_network(network):
+    """A network (a witness) whose cost's slope cancels its output activation's σ': this one if
+    it does, else this one with a cost that cancels its output activation, else with the first
+    activation and cost of the registries that do."""
+    base = witness(network)
+    if derive(base).output_error_cancels:
+        return base
+    for cost in cancelling_costs(base):
+        return Network(base.sizes, base.activations, cost.name)
+    for name in activations.REGISTRY:
+        probe = Network(base.sizes, base.activations[:-1] + (name,), base.cost)
+        for cost in cancelling_costs(probe):
+            out = Network(base.sizes, base.activations[:-1] + (name,), cost.name)
+            try:
+                out.validate()
+            except SymbackpropError:
+                continue
+            return out
+    return None
+
+
+# Typical mistakes ---------------------------------------------------------------------------
+
+def _swap_weight_indices(expr):
+    weights = {e for e in expr.atoms(sp.Indexed) if e.base == nt.w and len(e.indices) == 3}
+    mapping = {e: nt.w[e.indices[0], e.indices[2], e.indices[1]] for e in weights}
+    return _replace(expr, mapping)
+
+
+def _replace(expr, mapping):
+    return ordered_xreplace(expr, mapping)
+
+
+def _sigma_for_slope(expr):
+    primes = list(expr.atoms(nt.sigma_prime))
+    return _replace(expr, {p: nt.sigma(p.args[0]) for p in primes})
+
+
+def mistake(expr, slope_first=False):
+    """A typical wrong version of ``expr``: a weight's indices swapped (w_kj for w_jk), else the
+    transpose left out, else j and k swapped, else σ for σ', else the opposite sign.
+    ``slope_first``: σ for σ' before anything else (where swapped indices could leave the layer)."""
+    if slope_first and expr.atoms(nt.sigma_prime):
+        return _sigma_for_slope(expr)
+    if any(e.base == nt.w and len(e.indices) == 3 for e in expr.atoms(sp.Indexed)):
+        return _swap_weight_indices(expr)
+    transposed = list(expr.atoms(nt.Transposed))
+    if transposed:
+        return _replace(expr, {t: t.args[0] for t in transposed})
+    free = expr.free_symbols
+    if nt.j in free and nt.k in free:
+        return _replace(expr, {nt.j: nt.k, nt.k: nt.j})
+    if expr.atoms(nt.sigma_prime):
+        return _sigma_for_slope(expr)
+    return -expr
+
+
+# The exercises ------------------------------------------------------------------------------
+
+def _formula(key, lhs, answer, network, own, slope_first=False, **data):
+    return Exercise(key, lhs, answer, network, mistake(answer, slope_first), dict(data, own=own))
+
+
+def _written_out(derivation, network, back):
+    """∂C₀/∂w^{(L-back)}_{jk} with every sum written out: a^{(m-1)}_k σ'(z^{(m)}_j) Σ_p w σ' Σ_q ..."""
+    L, j, k = nt.L, nt.j, nt.k
+    m = L - back
+    letters = [nt.index_symbol(c) for c in "pqrs"][:back]
+    upstream = ordered_xreplace(derive(network).cost_slope, {nt.j: letters[-1]})
+    # from the output layer down: Σ_q w^{(L)}_{q p} σ'(z^{(L)}_q) ∂C₀/∂a^{(L)}_q, then one layer lower ...
+    inner = upstream
+    for i in range(back - 1, -1, -1):
+        layer = m + i + 1
+        here = letters[i]
+        below = letters[i - 1] if i > 0 else j
+        term = ordered_product(nt.w[layer, here, below], nt.sigma_prime(nt.z[layer, here]), inner)
+        inner = sp.Sum(term, (here, 0, nt.n[layer] - 1))
+    return nt.partial(nt.C0, nt.w[m, j, k]), ordered_product(nt.a[m - 1, k], nt.sigma_prime(nt.z[m, j]), inner)
+
+
+def exercises(derivation, chain_of, hand=None, counts=None):
+    """The exercises for this network: the chain first, then several neurons per layer, then δ;
+    then transfer questions (a weight two layers back written out, the transpose of BP2, the
+    cancellation of σ', one number of the worked example, the cost of backpropagation)."""
+    net = derivation.network
+    chain_net = chain_witness(net)
+    multi = witness(net)
+    own_chain, own = chain_net == net.one_neuron_chain(), multi == net
+    chain_d, multi_d = derive(chain_net), derive(multi)  # the exercises' own networks
+    chain = chain_of(chain_d)
+    top = chain[0]
+    out = [_formula("chain_bias", top.bias.lhs, top.bias.rhs, chain_net, own_chain)]
+    if top.previous is not None:
+        out.append(_formula("chain_previous", top.previous.lhs, top.previous.rhs, chain_net, own_chain))
+        below = chain[1]
+        out.append(_formula("chain_back", below.weight.lhs, below.weight_expanded.product, chain_net, own_chain))
+    out += [
+        _formula("weight", multi_d.weight.lhs, multi_d.weight.rhs, multi, own),
+        _formula("bias", multi_d.bias.lhs, multi_d.bias.rhs, multi, own),
+        _formula("paths", multi_d.paths.lhs, multi_d.paths.rhs, multi, own),
+        _formula("output_error", nt.delta[nt.L, nt.j], multi_d.output_error_indexed, multi, own),
+    ]
+    if net.depth > 1:
+        bp2 = multi_d.bp_equation("BP2")
+        out.append(_formula("bp2", bp2.index_lhs, bp2.index_rhs, multi, own))
+        back = min(2, net.depth - 1)
+        lhs, rhs = _written_out(multi_d, multi, back)
+        # (swapped indices in a nested sum could point past a layer of another width)
+        out.append(_formula("written_out", lhs, rhs, multi, own, slope_first=True, back=back))
+        out.append(_formula("transpose", bp2.matrix_lhs, bp2.matrix_rhs, multi, own))
+    cancel = cancelling_network(net)
+    if cancel is not None:
+        d = derive(cancel)
+        a_j = nt.a[nt.L, nt.j]
+        slope = ordered_xreplace(d.slope(cancel.activations[-1]).from_output, {nt.output: a_j})
+        out.append(_formula("cancel", nt.delta[nt.L, nt.j], d.output_error_indexed, cancel, cancel == net,
+                            activation=cancel.activation(cancel.depth), cost=cancel.cost_entry,
+                            general=d.bp_equation("BP1").index_rhs, product=ordered_product(d.cost_slope, slope)))
+    if hand is not None:
+        out.append(Exercise("number", data=hand["asked"]))
+    if counts is not None:
+        out.append(Exercise("cheap", data=dict(counts=counts)))
+    for i, ex in enumerate(out, 1):
+        ex.number = i
+    return out

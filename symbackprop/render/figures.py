@@ -69,19 +69,35 @@ class Edge:
         ux, uy = (x2 - x1) / length, (y2 - y1) / length
         return (round(x1 + ux * r1, 1), round(y1 + uy * r1, 1), round(x2 - ux * r2, 1), round(y2 - uy * r2, 1))
 
-    def svg_label(self, fig):
-        """(x, y, anchor) of the label in SVG pixels."""
+    def svg_label(self, fig, size=13):
+        """(x, y, anchor) of the label in SVG pixels: beside the line on ``side``, pushed out until
+        the label's box (estimated from its text) clears the line, so no line crosses a label."""
         x1, y1, x2, y2 = self.svg_line(fig)
-        x, y = x1 + (x2 - x1) * self.pos, y1 + (y2 - y1) * self.pos
-        dx = 8 if "right" in self.side else -8 if "left" in self.side else 0
-        dy = -8 if "above" in self.side else 16 if "below" in self.side else 5
-        anchor = "start" if "right" in self.side else "end" if "left" in self.side else "middle"
-        return round(x + dx, 1), round(y + dy, 1), anchor
+        px, py = x1 + (x2 - x1) * self.pos, y1 + (y2 - y1) * self.pos
+        width, height = label_width(self.expr, size), size
+        hx = 1 if "right" in self.side else -1 if "left" in self.side else 0
+        vy = -1 if "above" in self.side else 1 if "below" in self.side else 0
+        if not hx and not vy:
+            vy = -1
+        length = math.hypot(x2 - x1, y2 - y1) or 1.0
+        nx, ny = -(y2 - y1) / length, (x2 - x1) / length  # unit normal of the line
+        for push in range(0, 80):
+            # the box: horizontally left of, right of or centred on px; vertically likewise
+            left = px - width - 4 - push if hx < 0 else px + 4 + push if hx > 0 else px - width / 2
+            top = py - height - 4 - push if vy < 0 else py + 4 + push if vy > 0 else py - height / 2
+            corners = [(left, top), (left + width, top), (left, top + height), (left + width, top + height)]
+            sides = [(cx - x1) * nx + (cy - y1) * ny for cx, cy in corners]
+            if all(d > 3 for d in sides) or all(d < -3 for d in sides):
+                break
+        anchor = "end" if hx < 0 else "start" if hx > 0 else "middle"
+        x = left + width if hx < 0 else left if hx > 0 else px
+        return round(x, 1), round(top + height * 0.8, 1), anchor
 
 
 @dataclass
 class Figure:
     name: str
+    display: bool = False  # labels in display style (the tree's fractions at full size)
     nodes: list = field(default_factory=list)
     edges: list = field(default_factory=list)
 
@@ -166,22 +182,23 @@ def chain_figure(derivation):
 def tree_figure(derivation):
     """The lectures' computation tree for the last layer (and the one before, when there is one).
 
-    Every edge is labelled with the partial derivative the chain rule multiplies along it,
-    taken from the factors of the derivation's chain steps.
+    Every edge from a quantity the chain rule passes through is labelled with the partial
+    derivative it multiplies along it, taken from the factors of the derivation's chain steps;
+    only the edge from the constant y carries none.
     """
     L = nt.L
     depth = derivation.network.depth
     weight, bias = _step(derivation, nt.w[L]), _step(derivation, nt.b[L])
-    fig = Figure("tree")
-    h = 1.9  # vertical step
+    fig = Figure("tree", display=True)
+    h, dx = 2.4, 4.4  # vertical step, horizontal distance of w and b from the middle column
     top = 2 if depth >= 2 else 0
     y0 = (3 + top) * h
     rows = {}
 
     def triple(layer, y):
         w = fig.node(f"w{len(rows)}", 0, y, nt.w[layer], "quantity")
-        a = fig.node(f"ap{len(rows)}", 3.2, y, nt.a[layer - 1], "quantity")
-        b = fig.node(f"b{len(rows)}", 6.4, y, nt.b[layer], "quantity")
+        a = fig.node(f"ap{len(rows)}", dx, y, nt.a[layer - 1], "quantity")
+        b = fig.node(f"b{len(rows)}", 2 * dx, y, nt.b[layer], "quantity")
         rows[layer] = (w, a, b)
         return w, a, b
 
@@ -190,10 +207,10 @@ def tree_figure(derivation):
         upper_bias = _step(derivation, nt.b[L - 1])
         a_step = _step(derivation, nt.a[L - 1])
         w1, a1, b1 = triple(L - 1, y0)
-        z1 = fig.node("z1", 3.2, y0 - h, nt.z[L - 1], "quantity")
-        fig.edge(w1, z1, upper.factors[0].partial, "arrow", "above left", 0.45)
-        fig.edge(a1, z1, None, "arrow")
-        fig.edge(b1, z1, upper_bias.factors[0].partial, "arrow", "above right", 0.45)
+        z1 = fig.node("z1", dx, y0 - h, nt.z[L - 1], "quantity")
+        fig.edge(w1, z1, upper.factors[0].partial, "arrow", "below left", 0.5)
+        fig.edge(a1, z1, nt.partial(nt.z[L - 1], nt.a[L - 2]), "arrow", "right", 0.42)
+        fig.edge(b1, z1, upper_bias.factors[0].partial, "arrow", "below right", 0.5)
         w, a, b = triple(L, y0 - 2 * h)
         fig.edge(z1, a, upper.factors[1].partial, "arrow", "right", 0.5)
         a_label = a_step.factors[0].partial
@@ -201,14 +218,14 @@ def tree_figure(derivation):
         w, a, b = triple(L, y0)
         a_label = nt.partial(nt.z[L], nt.a[L - 1])
     base = a.y
-    z = fig.node("z", 3.2, base - h, nt.z[L], "quantity")
-    fig.edge(w, z, weight.factors[0].partial, "arrow", "above left", 0.45)
-    fig.edge(a, z, a_label, "arrow", "right", 0.5)
-    fig.edge(b, z, bias.factors[0].partial, "arrow", "above right", 0.45)
-    out = fig.node("a", 3.2, base - 2 * h, nt.a[L], "quantity")
+    z = fig.node("z", dx, base - h, nt.z[L], "quantity")
+    fig.edge(w, z, weight.factors[0].partial, "arrow", "below left", 0.5)
+    fig.edge(a, z, a_label, "arrow", "right", 0.42)
+    fig.edge(b, z, bias.factors[0].partial, "arrow", "below right", 0.5)
+    out = fig.node("a", dx, base - 2 * h, nt.a[L], "quantity")
     fig.edge(z, out, weight.factors[1].partial, "arrow", "right", 0.5)
-    y = fig.node("y", 6.4, base - 2 * h, nt.target, "quantity")
-    cost = fig.node("cost", 3.2, base - 3 * h, nt.C0, "cost")
+    y = fig.node("y", 2 * dx, base - 2 * h, nt.target, "quantity")
+    cost = fig.node("cost", dx, base - 3 * h, nt.C0, "cost")
     fig.edge(out, cost, weight.factors[2].partial, "arrow", "right", 0.5)
     fig.edge(y, cost, None, "arrow")
     return fig
@@ -221,14 +238,28 @@ def _shown(width, limit=6):
     return [0, 1, 2, None, width - 2, width - 1]
 
 
+def paths_layer(network):
+    """The layer m whose sum over paths the figure shows: the output layer when it has several
+    neurons, else the last layer m >= 2 with several (a^{(m-1)}_k reaches the cost through each
+    of its neurons), else the output layer, where there is a single path."""
+    depth = network.depth
+    if network.width(depth) > 1:
+        return depth
+    return next((m for m in range(depth - 1, 1, -1) if network.width(m) > 1), depth)
+
+
 def paths_figure(derivation):
-    """The whole network, faint, with the paths from neuron k of layer L-1 through every
-    neuron j of layer L to C₀ drawn strong: the sum over paths of ∂C₀/∂a^{(L-1)}_k."""
+    """The whole network, faint, with the paths from neuron k of layer m-1 through every neuron
+    j of layer m drawn strong and labelled with their weights, and on to C₀ (m = paths_layer)."""
     net = derivation.network
     depth = net.depth
-    L = nt.L
+    m = paths_layer(net)
+    label_m = nt.relative_layer(m, depth)
     fig = Figure("paths")
     layers = _shown_layers(depth)
+    if m - 1 not in layers:  # a deep network where the paths lie in the skipped middle
+        layers = [0, None, m - 1, m, None, depth] if m < depth - 1 else [0, None, m - 1, m, depth]
+        layers = [n for i, n in enumerate(layers) if n is None or n not in layers[:i]]
     dx = min(3.2, 12.0 / (len(layers) - 1))
     dy = 1.15
     bottom = -(max(len(_shown(net.width(n))) for n in layers if n is not None) - 1) * dy / 2 - 1.0
@@ -248,37 +279,49 @@ def paths_figure(derivation):
             if j is None:
                 fig.node(name, x, y, None, "dots")
                 continue
-            if layer == depth:
+            if layer == m:
                 named = len(shown) <= 3 or row in (0, len(shown) - 1)
-                column[j] = fig.node(name, x, y, nt.a[L, j] if named else None, "neuron",
+                column[j] = fig.node(name, x, y, nt.a[label_m, j] if named else None, "neuron",
                                      "above right" if y >= 0 else "below right")
-            elif layer == depth - 1 and j == 0:
-                column[j] = fig.node(name, x, y, nt.a[L - 1, nt.k], "neuron", "above")
+            elif layer == m - 1 and j == 0:
+                column[j] = fig.node(name, x, y, nt.a[label_m - 1, nt.k], "neuron", "above")
+            elif layer > m:
+                column[j] = fig.node(name, x, y, None, "neuron")
             else:
                 column[j] = fig.node(name, x, y, None, "faint")
         columns.append(column)
-        label = nt.relative_layer(layer, depth) if layer >= depth - 1 else sp.Integer(layer)
+        label = nt.relative_layer(layer, depth) if layer >= depth - 1 or layer in (m - 1, m) else sp.Integer(layer)
         fig.node(f"layer{layer}", x, bottom, label, "note", note="layer")
     for i in range(1, len(layers)):
         before, after = columns[i - 1], columns[i]
         if before is None or after is None:
             continue
-        last_layer = layers[i] == depth
         for src_j, src in before.items():
             for dst_j, dst in after.items():
-                if last_layer and src_j == 0:
+                if layers[i] == m and src_j == 0:
                     labelled = dst_j == 0 or dst_j == max(after)
-                    fig.edge(src, dst, nt.w[L, dst_j, nt.k] if labelled else None, "strong",
-                             "above" if dst_j == 0 else "below", 0.62)
+                    upper = dst.y >= src.y
+                    fig.edge(src, dst, nt.w[label_m, dst_j, nt.k] if labelled else None, "strong",
+                             "above" if upper else "below", 0.7)
+                elif layers[i] > m:
+                    fig.edge(src, dst, None, "arrow")
                 else:
                     fig.edge(src, dst, None, "faint")
     cost = fig.node("cost", (len(layers) - 1) * dx + max(2.0, 0.8 * dx), 0, nt.C0, "cost")
     for node in columns[-1].values():
-        fig.edge(node, cost, None, "strong")
+        fig.edge(node, cost, None, "strong" if depth == m else "arrow")
     return fig
 
 
 # SVG labels -------------------------------------------------------------------------------
+
+def label_width(expr, size=13):
+    """About how many pixels the SVG label of ``expr`` takes (scripts count as 0.7 of a letter)."""
+    source = text(expr).replace(" ", "")
+    plain = _TOKEN.sub(lambda m: "", source)
+    scripts = len(source) - len(plain)
+    return size * 0.6 * (len(plain) + 0.7 * scripts)
+
 
 _TOKEN = re.compile(r"\^\(([^()]*)\)|_\{([^{}]*)\}|_([0-9a-zA-Z]+)")
 

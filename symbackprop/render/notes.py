@@ -24,15 +24,18 @@ import sympy as sp
 from .. import notation as nt
 from ..derivation import derive
 from ..errors import SymbackpropError
-from ..printing import latex, ordered_product, ordered_sum, text
+from .. import activations, costs
+from ..printing import latex, ordered_product, ordered_sum, ordered_xreplace, plain, text
 from ..spec import DEFAULT_COST, LECTURE_MULTI_SIZES, LECTURE_SIZES, Network
-from . import example, figures
+from . import example, figures, lessons, plots
 from .environment import render_template
 from .exercises import exercises
 from .pdf import build_pdf, find_engine
 
 TARGETS = {"latex": "notes.tex.j2", "markdown": "notes.md.j2"}
 SVG_TEMPLATE = "figure.svg.j2"
+PLOT_TEMPLATE = "notes.plot.svg.j2"
+COMMANDS_TEMPLATE = "notes.verify.sh.j2"
 EXPANDED_LAYERS = 8  # chain layers whose derivatives are also shown with the recursion written out
 
 
@@ -155,18 +158,76 @@ def _symbols(depth):
     return dict(
         L=L, l=l, j=j, k=k, y=nt.target, C0=nt.C0, C=nt.C, Cx=nt.Cx, x=nt.x, n=nt.n_examples, z=z,
         output_activation=nt.a[L], previous_activation=nt.a[L - 1], output_z=nt.z[L], output_weight=nt.w[L],
-        output_bias=nt.b[L], layer_z=nt.z[l], input_activation=nt.a[L - depth],
-        first_output=nt.a[L, 0], second_output=nt.a[L, 1], half=sp.Rational(1, 2),
-        sigma=sp.Symbol("sigma"), sigma_z=nt.sigma(z), sigma_prime_z=nt.sigma_prime(z),
+        output_bias=nt.b[L], layer_z=nt.z[l], input_activation=nt.a[L - depth], previous_layer=L - 1,
+        first_output=nt.a[L, 0], second_output=nt.a[L, 1], half=sp.Rational(1, 2), zero=sp.Integer(0),
+        one=sp.Integer(1), sigma=sp.Symbol("sigma"), sigma_z=nt.sigma(z), sigma_prime_z=nt.sigma_prime(z),
         theta=sp.Heaviside(z), gradient=sp.Symbol(r"\nabla C"),
         hadamard_example=nt.Hadamard(sp.Symbol("u"), sp.Symbol("v")),
         previous_activation_k=nt.a[L - 1, k], output_activation_j=nt.a[L, j], output_z_j=nt.z[L, j],
-        weight_jk=nt.w[L, j, k], output_width=nt.n[L], previous_width=nt.n[L - 1], output_error_j=nt.delta[L, j],
+        weight_jk=nt.w[L, j, k], weight_kj=nt.w[l + 1, k, j], output_width=nt.n[L], previous_width=nt.n[L - 1],
+        layer_width=nt.n[l], output_error_j=nt.delta[L, j], output_error=nt.delta[L],
         cost_slope_chain=nt.partial(nt.C0, nt.a[L]), cost_slope_j=nt.partial(nt.C0, nt.a[L, j]),
         error_definition=nt.partial(nt.C0, nt.z[l, j]), grad_a_C=nt.grad_a_C(),
         sigma_prime_layer=nt.sigma_prime(nt.z[l]), input_vector=nt.a[0], target_vector=nt.target,
-        layer_error=nt.delta[l],
+        layer_error=nt.delta[l], layer=l, next_layer=l + 1, layer_before=l - 1,
+        layer_error_j=nt.delta[l, j], layer_activation_j=nt.a[l, j], layer_z_j=nt.z[l, j],
+        layer_slope_j=nt.sigma_prime(nt.z[l, j]), next_z_k=nt.z[l + 1, k], next_error_k=nt.delta[l + 1, k],
+        next_error=nt.delta[l + 1], next_weight=nt.w[l + 1], layer_weight=nt.w[l],
+        back_sum_j=nt.partial(nt.C0, nt.a[l, j]), learning_rate=sp.Symbol("eta"),
+        layer_weight_jk=nt.w[l, j, k], first_weight=nt.w[1], last_weight=nt.w[L], input_layer=sp.Integer(1),
+        a_j=nt.output, y_j=nt.target, output_slope_j=nt.sigma_prime(nt.z[L, j]),
     )
+
+
+def entry_of(symbol, where):
+    """One entry of a whole-layer symbol: w^{(l)} -> w^{(l)}_{jk}, ∂C₀/∂w^{(l)} -> ∂C₀/∂w^{(l)}_{jk}."""
+    if isinstance(symbol, sp.Derivative):
+        return nt.partial(symbol.expr, entry_of(symbol.variables[0], where))
+    return symbol.base[(*symbol.indices, *[sp.Integer(i) for i in where])]
+
+
+def _average():
+    """The lectures' average over the training examples for the chain's weight, the examples
+    numbered x = 0 … n−1 like the neurons (C₀ is the term x = 0): C = (1/n) Σₓ Cₓ and its slope."""
+    n, x = nt.n_examples, nt.x
+    cost = (nt.C, ordered_product(1 / n, sp.Sum(nt.Cx, (x, 0, n - 1))))
+    slope = (nt.partial(nt.C, nt.w[nt.L]), ordered_product(1 / n, sp.Sum(nt.partial(nt.Cx, nt.w[nt.L]), (x, 0, n - 1))))
+    general = (nt.partial(nt.C, nt.w[nt.l, nt.j, nt.k]),
+               ordered_product(1 / n, sp.Sum(nt.partial(nt.Cx, nt.w[nt.l, nt.j, nt.k]), (x, 0, n - 1))))
+    return dict(cost=cost, slope=slope, general=general)
+
+
+def _cost_displays(derivation):
+    """C₀ of the chain and of several neurons, written as people write the cost (the registry's
+    display form, checked to be the derivation's own term)."""
+    cost = derivation.network.cost_entry
+    a, y = derivation.output_error_symbols
+    term = cost.display_term(a, y)
+    if sp.simplify(plain(term) - plain(derivation.cost_term)) != 0:  # a wrong display form cannot pass
+        term = derivation.cost_term
+    j = nt.j
+    chain = ordered_xreplace(term, {a: nt.a[nt.L], y: nt.target})
+    indexed = sp.Sum(ordered_xreplace(term, {a: nt.a[nt.L, j], y: nt.y[j]}), (j, 0, nt.n[nt.L] - 1))
+    return dict(chain=chain, indexed=indexed, term=term)
+
+
+def _transpose(network):
+    """BP2's sum over k written out for a small layer pair, and the same as (w^{(l+1)})^T δ^{(l+1)}:
+    this network's last two layers when they are small, else 3 neurons feeding 2."""
+    rows, cols = network.width(network.depth - 1), network.width(network.depth)
+    if network.depth < 2 or not (2 <= rows <= 3 and 1 <= cols <= 3):
+        rows, cols = 3, 2
+    l = nt.l
+    sums = sp.ImmutableMatrix(rows, 1, lambda j, _: ordered_sum(
+        *[ordered_product(nt.w[l + 1, k, j], nt.delta[l + 1, k]) for k in range(cols)]))
+    weights = sp.ImmutableMatrix(cols, rows, lambda k, j: nt.w[l + 1, k, j])
+    transposed = sp.ImmutableMatrix(rows, cols, lambda j, k: nt.w[l + 1, k, j])
+    errors = sp.ImmutableMatrix(cols, 1, lambda k, _: nt.delta[l + 1, k])
+    return dict(rows=rows, cols=cols, sums=sums, weights=weights, product=nt.matrix_product(transposed, errors))
+
+
+FIGURES = ("chain", "tree", "paths", "activations", "descent", "layers")
+"""The figures in the order the notes show them (the template places them in this order)."""
 
 
 def context(network):
@@ -174,28 +235,53 @@ def context(network):
     derivation = derive(network)
     chain = chain_layers(derivation)
     depth = network.depth
-    multi = None if network.one_neuron_per_layer else example.network_numbers(network)
+    hand = example.hand_example(derivation)
+    own = hand["own"]
+    numbers = example.network_numbers(network, hand["seed"] if own else example.SEED)
+    curves = plots.activation_curves(derivation, hand)
+    lesson = lessons.lessons(network, derivation, numbers, curves)
     layer_shapes = [(number, nt.relative_layer(number, depth), nt.w[nt.relative_layer(number, depth)],
                      network.width(number), network.width(number - 1)) for number in range(depth, 0, -1)]
+    plot_layouts = dict(activations=plots.activation_plot(curves), descent=plots.descent_plot(hand),
+                        layers=plots.layer_plot(numbers, depth))
+    shown = {name: fig for name, fig in plot_layouts.items() if fig is not None}
+    drawings = dict(chain=figures.chain_figure(derivation), tree=figures.tree_figure(derivation),
+                    paths=figures.paths_figure(derivation))
+    present = [name for name in FIGURES if name in drawings or name in shown]
+    paths_layer = figures.paths_layer(network)
+    paths_label = nt.relative_layer(paths_layer, depth)
+    general_paths = derivation.general_paths
     return dict(
         d=derivation, net=network, depth=depth, title=title(network), s=_symbols(depth), stem=file_stem(network),
         gradient_vector=Column(derivation.gradient),
         layer_symbol=lambda name, layer: nt.BY_NAME[name].base[layer],
         layer_gradient=lambda layer: nt.partial(nt.C0, nt.w[layer]),
+        indexed=lambda name, layer, *neurons: nt.BY_NAME[name].base[(layer, *neurons)],
         chain=chain, chain_net=network.one_neuron_chain(),
-        figures=dict(chain=figures.chain_figure(derivation), tree=figures.tree_figure(derivation),
-                     paths=figures.paths_figure(derivation)),
+        figures=drawings, plots=shown, figure_numbers={name: i for i, name in enumerate(present, 1)},
+        paths_layer=paths_layer, paths_label=paths_label, paths_width=network.width(paths_layer),
+        paths_here=(ordered_xreplace(general_paths.lhs, {nt.l: paths_label}),
+                    ordered_xreplace(general_paths.rhs, {nt.l: paths_label})),
         first_weight=chain[0].weight, first_bias=chain[0].bias,
         feedforward=_feedforward(), output_error=derivation.output_error_indexed,
-        layer_shapes=layer_shapes, chain_numbers=example.chain_numbers(derivation), numbers=multi,
-        exercises=exercises(derivation, chain),
+        layer_shapes=layer_shapes, chain_numbers=example.chain_numbers(derivation), numbers=numbers,
+        hand=hand, lessons=lesson, curves=curves, average=_average(), costs=_cost_displays(derivation),
+        transpose=_transpose(network),
+        exercises=exercises(derivation, chain_layers, hand, lesson["counts"]),
         activations=[(slope, network.activation(slope.layers[0])) for slope in derivation.slopes],
-        # the lectures' form σ'(z) in terms of σ(z), when it says something the derivative does not
-        # (ReLU's step of σ(z) only repeats θ(z), with SymPy's value at 0 as a second argument)
-        lecture_forms={slope.name: slope.lecture_form != slope.derivative and not slope.lecture_form.has(sp.Heaviside)
-                       for slope in derivation.slopes},
+        # the lectures' form σ'(z) in terms of σ(z), when it says something SymPy's derivative does
+        # not (ReLU's step of σ(z) only repeats θ(z), with SymPy's value at 0 as a second argument)
+        lecture_forms={slope.name: latex(slope.lecture_form) != latex(slope.derivative)
+                       and not slope.lecture_form.has(sp.Heaviside) for slope in derivation.slopes},
         cost=network.cost_entry, lecture_cost=network.cost == DEFAULT_COST,
         activation_words=[network.activation(layer).words for layer in range(1, depth + 1)],
+        all_costs=list(costs.REGISTRY.values()), all_activations=list(activations.REGISTRY.values()),
+        label_parts=plots.label_parts, ordered=ordered_product, entry_of=entry_of, title_of=title,
+        index_symbol=nt.index_symbol, product_of=example.Product, prime_of=plots.Primed, sigma_of=nt.sigma, slope_of=nt.sigma_prime,
+        matrix_rhs=lambda layer: nt.matrix_product(nt.delta[layer], nt.Transposed(nt.a[layer - 1])),
+        bias_gradient=lambda layer: nt.partial(nt.C0, nt.b[layer]),
+        step_of=lambda param, grad: ordered_sum(param, sp.Mul(-1, sp.Symbol("eta"), grad)),
+        hand_words=[hand["network"].activation(layer).words for layer in range(1, hand["network"].depth + 1)],
     )
 
 
@@ -209,6 +295,16 @@ def render_notes(network, target="latex", _context=None):
 
 def render_svg(figure):
     return render_template(SVG_TEMPLATE, fig=figure, svg_text=figures.svg_text)
+
+
+def render_plot_svg(plot):
+    return render_template(PLOT_TEMPLATE, plot=plot, svg_text=figures.svg_text, svg_math=plots.svg_math,
+                           label_parts=plots.label_parts, log_tick=plots.log_tick)
+
+
+def render_commands(ctx):
+    """The exercises' verify commands as a shell script beside the notes (and attached to the PDF)."""
+    return render_template(COMMANDS_TEMPLATE, **ctx)
 
 
 # Writing files and the PDF ----------------------------------------------------------------
@@ -234,6 +330,10 @@ def write_notes(networks=None, out_dir="output", pdf=False):
                  out / f"{stem}.md": render_notes(network, "markdown", ctx)}
         for name, fig in ctx["figures"].items():
             files[out / f"{stem}.{name}.svg"] = render_svg(fig)
+        for name, plot in ctx["plots"].items():
+            files[out / f"{stem}.{name}.svg"] = render_plot_svg(plot)
+        # the commands first: the .tex attaches the file when it is there
+        files = {out / f"{stem}.verify.sh": render_commands(ctx), **files}
         for path, content in files.items():
             try:
                 path.write_text(content, encoding="utf-8")

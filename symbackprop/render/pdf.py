@@ -35,7 +35,7 @@ def tex_environment():
     return env
 
 
-AUXILIARY = (".aux", ".toc", ".out", ".fls", ".fdb_latexmk")
+AUXILIARY = (".aux", ".toc", ".out", ".fls", ".fdb_latexmk", ".atfi")
 PDFLATEX_FLAGS = ["-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error"]
 
 
