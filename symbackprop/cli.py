@@ -28,13 +28,15 @@ def _add_network(p):
     g.add_argument("--sizes", help="layer widths from input to output, e.g. 784,256,10")
     g.add_argument("--activation", help="one activation for every layer, or one per weight layer "
                                         "(sigmoid, tanh, relu, identity, softplus)")
+    g.add_argument("--l2", metavar="LAMBDA", help="L2 regularisation (weight decay): C = C0 + λ/(2n) Σ w²")
+    g.add_argument("--l1", metavar="LAMBDA", help="L1 regularisation: C = C0 + (λ/n) Σ |w|")
     g.add_argument("--cost", help="quadratic (default, no 1/2), half_quadratic or cross_entropy")
 
 
 def _network(args):
     from .spec import Network
 
-    return Network.parse(args.sizes, args.activation, args.cost)
+    return Network.parse(args.sizes, args.activation, args.cost, l2=args.l2, l1=args.l1)
 
 
 def _build_parser():

@@ -291,6 +291,29 @@ class Chain(_Shows):
         return "\n".join(s.text() for s in self.steps)
 
 
+@dataclass(frozen=True, eq=False)
+class Regularisation(_Shows):
+    """A regulariser's term in the cost and in the weights' gradient (Nielsen's chapter 3)."""
+
+    name: str
+    title: str
+    strength: float  # λ
+    cost: Definition  # C = C₀ + (λ/n) Σ penalty(w)
+    weight: Definition  # ∂C/∂w_jk = ∂C₀/∂w_jk + (λ/n) penalty'(w_jk), penalty' by SymPy
+    bias: Definition  # ∂C/∂b_j = ∂C₀/∂b_j: biases are not penalised
+    matrix: Definition  # the same for the whole weight matrix, entry by entry
+
+    def latex(self):
+        return r" \\ ".join(d.latex() for d in (self.cost, self.weight, self.bias))
+
+    def text(self):
+        return "\n".join(d.text() for d in (self.cost, self.weight, self.bias))
+
+    def to_dict(self):
+        return {"name": self.name, "title": self.title, "lambda": self.strength, "cost": self.cost.latex(),
+                "weight": self.weight.latex(), "bias": self.bias.latex(), "matrix": self.matrix.latex()}
+
+
 SIMPLIFIED = "BP1 simplified"
 """The source of the output error as SymPy simplified it (a − y where σ' cancels)."""
 
@@ -329,6 +352,7 @@ class Derivation(_Shows):
     cost_slope: sp.Expr  # ∂C₀/∂a^{(L)}_j for this cost
     output_error: sp.Expr  # δ^{(L)}_j simplified for this cost and output activation, in a, y
     output_error_cancels: bool  # the cost's slope and the output activation's σ' cancel (a − y)
+    regularisation: tuple = ()  # a Regularisation per regulariser of the network
 
     @property
     def output_error_symbols(self):
@@ -366,7 +390,10 @@ class Derivation(_Shows):
             cancelled = [Form(bp["BP1"].index_lhs, self.output_error_indexed, (), SIMPLIFIED),
                          Form(nt.partial(nt.C0, nt.z[L, j]), self.output_error_indexed, (), SIMPLIFIED),
                          Form(bp["BP1"].matrix_lhs, whole, (), SIMPLIFIED)]
-        forms = [*cancelled,
+        regularised = [form for r in self.regularisation
+                       for form in (Form(r.weight.lhs, r.weight.rhs, (), "regularisation"),
+                                    Form(r.matrix.lhs, r.matrix.rhs, (), "regularisation"))]
+        forms = [*regularised, *cancelled,
             Form(cost.partial, cost.value, (cost,), "cost slope"),
             *(Form(c.lhs, c.rhs, c.factors, "chain rule") for c in chains[:2]),
             Form(self.paths.lhs, self.paths.rhs, self.paths.path.factors, "paths"),
@@ -416,6 +443,7 @@ class Derivation(_Shows):
             "gradient": [printing.latex(g) for g in self.gradient],
             "layers": [s.to_dict() for s in self.layers],
             "activations": [s.to_dict() for s in self.slopes],
+            "regularisation": [r.to_dict() for r in self.regularisation],
             "cost": {"name": net.cost, "per_neuron": printing.latex(self.cost_term),
                      "slope": printing.latex(self.cost_slope),
                      "output_error": printing.latex(self.output_error)},
@@ -598,6 +626,25 @@ def _output_error(network, slope):
     return product, False
 
 
+def _regularisation(network):
+    """Each regulariser's cost term and gradient, per example, with penalty' by SymPy."""
+    l, j, k = nt.l, nt.j, nt.k
+    share = nt.lam / nt.n_examples
+    out = []
+    for entry, strength in network.regularisers:
+        total = sp.Sum(sp.Sum(sp.Sum(entry.penalty(nt.w[l, j, k]), (k, 0, nt.n[l - 1] - 1)), (j, 0, nt.n[l] - 1)),
+                       (l, 1, nt.L))  # nested, so that it prints as three sums
+        cost = Definition(nt.C, printing.ordered_sum(nt.C0, printing.ordered_product(share, total)),
+                          "the cost with this example's share of the penalty on every weight")
+        weight = Definition(nt.partial(nt.C, nt.w[l, j, k]), printing.ordered_sum(
+            nt.partial(nt.C0, nt.w[l, j, k]), printing.ordered_product(share, entry.slope(nt.w[l, j, k]))))
+        bias = Definition(nt.partial(nt.C, nt.b[l, j]), nt.partial(nt.C0, nt.b[l, j]), "biases are not penalised")
+        matrix = Definition(nt.partial(nt.C, nt.w[l]), printing.ordered_sum(
+            nt.partial(nt.C0, nt.w[l]), printing.ordered_product(share, entry.slope(nt.w[l]))))
+        out.append(Regularisation(entry.name, entry.title, strength, cost, weight, bias, matrix))
+    return tuple(out)
+
+
 @lru_cache(maxsize=64)
 def derive(network=None):
     """Derive backpropagation for ``network`` (default: the lectures' 1-1-1-1 sigmoid network).
@@ -629,4 +676,5 @@ def derive(network=None):
         delta=delta_def, bp=bp, average=average, gradient=gradient, layers=_layers(network),
         slopes=_slopes(network), cost_term=cost.per_neuron(nt.output, nt.target),
         cost_slope=cost_slope(cost, nt.a[nt.L, j], nt.y[j]), output_error=error, output_error_cancels=cancels,
+        regularisation=_regularisation(network),
     )

@@ -130,6 +130,8 @@ def _derived_numeric(derivation, params, X, Y):
     for e in range(X.shape[0]):
         values = dict(leaves)
         values.update({nt.y[j]: Y[e, j] for j in range(net.width(net.depth))})
+        if net.regularisation:  # each example's share of the penalty: the mean over the batch has λ/n
+            values.update({nt.lam: net.regularisation[0][1], nt.n_examples: X.shape[0]})
         for layer in range(0, net.depth + 1):
             for j in range(net.width(layer)):
                 values[nt.a[layer, j]] = acts[layer][e, j]
@@ -149,7 +151,9 @@ def _derived_numeric(derivation, params, X, Y):
 
 
 def _explicit_numeric(network, params, X, Y):
-    f = groundtruth.lambdified(groundtruth.explicit_gradients(network), network)
+    strength = {nt.lam: network.regularisation[0][1], nt.n_examples: X.shape[0]} if network.regularisation else {}
+    gradients = {p: g.xreplace(strength) for p, g in groundtruth.explicit_gradients(network).items()}
+    f = groundtruth.lambdified(gradients, network)
     names = numeric.parameter_names(network)
     flat_params = np.concatenate([np.concatenate([params[f"W{layer}"].ravel(), params[f"b{layer}"]])
                                   for layer in range(1, network.depth + 1)])

@@ -19,10 +19,12 @@ def small_enough(network):
 
 
 def explicit_gradients(network, generic=False):
-    """{parameter: ∂C₀/∂parameter} by ``sympy.diff`` of the expanded cost, in the leaves."""
+    """{parameter: ∂C/∂parameter} by ``sympy.diff`` of the expanded cost, in the leaves (with a
+    regulariser, its penalty's derivative added to each weight's, in the symbols λ and n)."""
     model = ExplicitModel(network, generic=generic)
     cost = model.cost()
-    return {p: sp.diff(cost, p) for p in model.parameters()}
+    penalties = model.penalty_slopes()
+    return {p: sp.diff(cost, p) + penalties.get(p, 0) for p in model.parameters()}
 
 
 def derived_gradients(derivation, generic=False):

@@ -77,13 +77,17 @@ def deltas(derivation):
 
 
 def gradient_formulas(derivation):
-    """{w[l, j, k] or b[l, j]: the derived formula (BP3, BP4)}, with δ's left as symbols."""
+    """{w[l, j, k] or b[l, j]: the derived formula (BP3, BP4, and a regulariser's term in the
+    symbols λ and n)}, with δ's left as symbols."""
     net = derivation.network
     bp3, bp4 = derivation.bp_equation("BP3"), derivation.bp_equation("BP4")
+    weight = plain(bp4.index_rhs)
+    for r in derivation.regularisation:  # ∂C/∂w = BP4's ∂C₀/∂w + the penalty's term
+        weight = weight + plain(r.weight.rhs).xreplace({nt.partial(nt.C0, nt.w[nt.l, nt.j, nt.k]): 0})
     out = {}
     for layer in range(1, net.depth + 1):
         rows, cols = net.width(layer), net.width(layer - 1)
-        out.update({nt.w[layer, j, k]: concrete(bp4.index_rhs, net, l=layer, j=j, k=k)
+        out.update({nt.w[layer, j, k]: concrete(weight, net, l=layer, j=j, k=k)
                     for j in range(rows) for k in range(cols)})
         out.update({nt.b[layer, j]: concrete(bp3.index_rhs, net, l=layer, j=j) for j in range(rows)})
     return out

@@ -120,8 +120,13 @@ class ExplicitModel:
         forward = self.forward() if forward is None else forward
         entry = self.network.cost_entry
         L = self.network.depth
-        return sp.Add(*[entry.per_neuron(forward[nt.a[L, j]], nt.y[j])
-                        for j in range(self.network.width(L))])
+        return sp.Add(*[entry.per_neuron(forward[nt.a[L, j]], nt.y[j]) for j in range(self.network.width(L))])
+
+    def penalty_slopes(self):
+        """{weight: (λ/n) penalty'(w)}: one example's share of the regulariser's derivative (none:
+        {}), by SymPy with the weight taken real, in the symbols λ and n."""
+        return {p: sp.Add(*[nt.lam / nt.n_examples * reg.slope(p) for reg, _ in self.network.regularisers])
+                for p in self.parameters() if p.base == nt.w and self.network.regularisers}
 
 
 def bind_activations(expr, network):

@@ -29,7 +29,8 @@ l = sp.Symbol("l", integer=True, positive=True)  # a generic layer
 j = sp.Symbol("j", integer=True, nonnegative=True)  # neuron of layer l
 k = sp.Symbol("k", integer=True, nonnegative=True)  # neuron of layer l-1 (or l+1 in BP2)
 x = sp.Symbol("x")  # the training example, in sums over examples
-n_examples = sp.Symbol("n", integer=True, positive=True)
+n_examples = sp.Symbol("n", integer=True, positive=True)  # the number of training examples
+lam = sp.Symbol("lambda", positive=True)  # the regularisation strength λ
 
 a = sp.IndexedBase("a")
 z = sp.IndexedBase("z")

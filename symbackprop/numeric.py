@@ -79,9 +79,16 @@ def forward(network, params, X):
     return zs, acts
 
 
+def penalty(network, params, n):
+    """The regularisers' (λ/n) Σ_w penalty(w) over every weight (0 without regularisation)."""
+    return sum(lam / n * entry.numpy_penalty(params[f"W{layer}"])
+               for entry, lam in network.regularisers for layer in range(1, network.depth + 1))
+
+
 def cost(network, params, X, Y):
+    """The mean cost over the rows of X, Y, with the regularisers' penalty (n = the rows)."""
     zs, acts = forward(network, params, X)
-    return float(np.mean(network.cost_entry.numpy(acts[-1], zs[-1], Y)))
+    return float(np.mean(network.cost_entry.numpy(acts[-1], zs[-1], Y))) + penalty(network, params, len(X))
 
 
 @dataclass
@@ -107,6 +114,8 @@ def backward(network, params, X, Y):
         slope = slope_from_output(network.activations[layer - 1])(acts[layer])
         delta[layer] = d_a[layer] * _filled(slope, acts[layer])
         grads[f"W{layer}"] = delta[layer].T @ acts[layer - 1] / batch
+        for entry, lam in network.regularisers:  # ∂C/∂w = ∂C₀/∂w + (λ/n) penalty'(w); biases are not penalised
+            grads[f"W{layer}"] = grads[f"W{layer}"] + lam / batch * entry.numpy_slope(params[f"W{layer}"])
         grads[f"b{layer}"] = delta[layer].sum(axis=0) / batch
         d_a[layer - 1] = delta[layer] @ params[f"W{layer}"]
     return Backward(zs, acts, d_a, delta, {name: grads[name] for name in parameter_names(network)})
@@ -157,6 +166,7 @@ def finite_differences(network, params, X, Y, h=1e-6, entries=None, progress=Non
     with the number of entries done after each one.
     """
     zs, acts = forward(network, params, X)
+    n = len(X)
     grads = {}
     done = 0
     for name in parameter_names(network):
@@ -170,13 +180,23 @@ def finite_differences(network, params, X, Y, h=1e-6, entries=None, progress=Non
             for step in (h, -h):
                 inputs = acts[layer - 1][:, k] if k is not None else 1.0
                 z = zs[layer][:, j] + step * inputs  # z^{(l)}_j after the nudge, for every example
-                costs.append(_cost_from(network, params, zs, acts, layer, j, z, Y))
+                nudged = value.flat[index] + step if k is not None else None
+                costs.append(_cost_from(network, params, zs, acts, layer, j, z, Y)
+                             + _penalty_change(network, value.flat[index], nudged, n))
             grad.flat[index] = (costs[0] - costs[1]) / (2 * h)
             done += 1
             if progress is not None:
                 progress(done)
         grads[name] = grad
     return grads
+
+
+def _penalty_change(network, weight, nudged, n):
+    """How much the penalty moves when one weight goes from ``weight`` to ``nudged`` (None: a bias)."""
+    if nudged is None:
+        return 0.0
+    return sum(lam / n * (entry.numpy_penalty(np.array(nudged)) - entry.numpy_penalty(np.array(weight)))
+               for entry, lam in network.regularisers)
 
 
 def _cost_from(network, params, zs, acts, layer, j, z_j, Y):

@@ -169,6 +169,14 @@ class NotationLatexPrinter(LatexPrinter):
             out += rf"\left({piece}\right)" if self._needs_add_brackets(term) else piece
         return out
 
+    def _print_Sum(self, expr):
+        """Σ with several limits as several Σ, outermost first (SymPy would stack the limits)."""
+        if len(expr.limits) == 1:
+            return super()._print_Sum(expr)
+        sums = "".join(rf"\sum_{{{self._print(var)}={self._print(low)}}}^{{{self._print(high)}}} "
+                       for var, low, high in reversed(expr.limits))
+        return sums + self.parenthesize(expr.function, PRECEDENCE["Mul"], strict=True)
+
     def _print_sigma(self, expr, exp=None):
         power = f"^{{{exp}}}" if exp else ""
         return rf"\sigma{power}({self._print(expr.args[0])})"
@@ -295,7 +303,7 @@ class NotationTextPrinter(StrPrinter):
         return f"θ({self._print(expr.args[0])})"
 
     def _print_Symbol(self, expr):
-        return {"delta": "δ", "sigma": "σ"}.get(expr.name, expr.name)
+        return {"delta": "δ", "sigma": "σ", "lambda": "λ"}.get(expr.name, expr.name)
 
 
 _latex = NotationLatexPrinter({"mul_symbol": None, "ln_notation": True})

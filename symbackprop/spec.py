@@ -5,9 +5,10 @@ network or raises :class:`SymbackpropError` with a message that says what to typ
 """
 
 import difflib
+import math
 from dataclasses import dataclass
 
-from . import activations, costs
+from . import activations, costs, regularisers
 from .errors import SymbackpropError
 
 LECTURE_SIZES = (1, 1, 1, 1)
@@ -46,6 +47,28 @@ def _lookup(kind, name, registry):
         f"unknown {kind} '{name.strip()}'{_suggest(key, list(registry))}; known: {', '.join(registry)}")
 
 
+def _regularisation(strengths):
+    """(name, λ) pairs from {"l2": "0.1", ...}, each λ a finite number > 0, or a message."""
+    out = []
+    for name, value in strengths.items():
+        if name not in regularisers.REGISTRY:
+            raise TypeError(f"unknown regulariser {name!r}")
+        if value is None:
+            continue
+        option = regularisers.get(name).option
+        try:
+            lam = float(value)
+        except (TypeError, ValueError):
+            raise SymbackpropError(f"{option} '{value}': give the strength λ as a number, e.g. {option} 0.1") from None
+        if not math.isfinite(lam) or lam <= 0:
+            raise SymbackpropError(f"{option} {value}: λ must be a number above 0 (leave the option out for none)")
+        out.append((name, lam))
+    if len(out) > 1:
+        raise SymbackpropError(f"give one regulariser ({' or '.join(r.option for r in regularisers.REGISTRY.values())}),"
+                               " not several: each is written with the one λ of Nielsen's chapter 3")
+    return tuple(out)
+
+
 def parse_sizes(text):
     """'784, 256,10' -> (784, 256, 10), or an error naming the bad entry."""
     if isinstance(text, (list, tuple)):
@@ -80,10 +103,14 @@ class Network:
     sizes: tuple = LECTURE_SIZES
     activations: tuple = (DEFAULT_ACTIVATION,) * 3
     cost: str = DEFAULT_COST
+    regularisation: tuple = ()  # (name, λ) pairs: (("l2", 0.1),)
 
     @classmethod
-    def parse(cls, sizes=None, activation=None, cost=None):
-        """Build a network from user text (or lists); None takes the lectures' defaults."""
+    def parse(cls, sizes=None, activation=None, cost=None, **strengths):
+        """Build a network from user text (or lists); None takes the lectures' defaults.
+
+        ``strengths``: λ of each regulariser by name (``l2=0.1``); None or absent: none.
+        """
         sizes = LECTURE_SIZES if sizes is None else parse_sizes(sizes)
         depth = len(sizes) - 1
         if activation is None:
@@ -100,7 +127,7 @@ class Network:
                 f"--activation lists {len(names)} names but sizes {','.join(map(str, sizes))} has "
                 f"{depth} weight layer{'s' if depth != 1 else ''}; give one name, or exactly {depth}")
         cost_name = _lookup("cost", DEFAULT_COST if cost is None else str(cost), costs.REGISTRY)
-        net = cls(tuple(sizes), tuple(names), cost_name)
+        net = cls(tuple(sizes), tuple(names), cost_name, _regularisation(strengths))
         net.validate()
         return net
 
@@ -152,14 +179,24 @@ class Network:
     def uniform_activation(self):
         return len(set(self.activations)) == 1
 
+    @property
+    def regularisers(self):
+        """[(Regulariser, λ)] of this network."""
+        return [(regularisers.get(name), lam) for name, lam in self.regularisation]
+
     def describe(self):
         acts = self.activations[0] if self.uniform_activation else ",".join(self.activations)
-        return f"{'-'.join(map(str, self.sizes))}, {acts}, {self.cost}"
+        extra = "".join(f", {name.upper()} λ={lam:g}" for name, lam in self.regularisation)
+        return f"{'-'.join(map(str, self.sizes))}, {acts}, {self.cost}{extra}"
 
     def cli_args(self):
         """The NET arguments that give this network back on the command line."""
         acts = self.activations[0] if self.uniform_activation else ",".join(self.activations)
-        return f"--sizes {','.join(map(str, self.sizes))} --activation {acts} --cost {self.cost}"
+        extra = "".join(f" --{name} {lam:g}" for name, lam in self.regularisation)
+        return f"--sizes {','.join(map(str, self.sizes))} --activation {acts} --cost {self.cost}{extra}"
 
     def to_dict(self):
-        return {"sizes": list(self.sizes), "activations": list(self.activations), "cost": self.cost}
+        out = {"sizes": list(self.sizes), "activations": list(self.activations), "cost": self.cost}
+        if self.regularisation:
+            out["regularisation"] = dict(self.regularisation)
+        return out
