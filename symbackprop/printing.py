@@ -65,16 +65,38 @@ def ordered_xreplace(expr, mapping):
     return rebuilt(expr, [ordered_xreplace(a, mapping) for a in expr.args])
 
 
+_PLAIN = {}
+MAX_PLAIN = 4096
+"""Results of ``plain`` remembered: the verifier asks again for the same right-hand side."""
+
+
 def plain(expr):
     """``expr`` with every OrderedMul/OrderedAdd turned back into SymPy's Mul/Add.
 
     The ordered forms exist for display only; SymPy does not treat an OrderedMul and a Mul
-    with the same factors as equal, so anything that computes calls this first.
+    with the same factors as equal, so anything that computes calls this first.  One pass over
+    the tree; a node none of whose arguments changed is kept as it is (a Sum is costly to rebuild).
     """
-    if not expr.has(OrderedMul, OrderedAdd):
+    if not isinstance(expr, sp.Basic) or not expr.args:
         return expr
-    return expr.replace(lambda e: isinstance(e, (OrderedMul, OrderedAdd)),
-                        lambda e: (sp.Mul if isinstance(e, OrderedMul) else sp.Add)(*e.args))
+    if expr not in _PLAIN:
+        if len(_PLAIN) > MAX_PLAIN:
+            _PLAIN.clear()
+        _PLAIN[expr] = _plain(expr)
+    return _PLAIN[expr]
+
+
+def _plain(expr):
+    if not expr.args:
+        return expr
+    args = tuple(_plain(a) for a in expr.args)
+    if isinstance(expr, OrderedMul):
+        return sp.Mul(*args)
+    if isinstance(expr, OrderedAdd):
+        return sp.Add(*args)
+    if all(new is old for new, old in zip(args, expr.args)):
+        return expr
+    return expr.func(*args)
 
 
 def _factor(printer, factor, last, brackets):

@@ -20,6 +20,9 @@ from .points import REGIMES, Point
 
 POINTS = len(REGIMES)
 """Points of the network at which both sides are compared (seeds 0..3, one per regime)."""
+DIAGNOSIS_SHARE = 0.5
+"""Share of the time left when a comparison starts that the diagnosis may spend trying variants of the
+formula; past it the verdict stands and the diagnosis says what it found so far."""
 RTOL = 1e-11
 """Relative tolerance, against the size of the terms involved (never an absolute one, which a
 vanishing gradient of 1e-19 falls under): rounding in double precision stays far below it,
@@ -80,6 +83,8 @@ class Checker:
         self.network = network
         self.binds = binds
         self.deadline = deadline
+        now = time.monotonic()
+        self.budget = now + DIAGNOSIS_SHARE * max(deadline - now, 0.0)
         self.points = points(network)
         self.truth_f = compile_expr(formula.lhs, network, deadline)
         self._truth = {}
@@ -124,8 +129,8 @@ class Checker:
         return out
 
     def equivalent(self, rhs):
-        """True when ``rhs`` matches the truth everywhere (False on any error)."""
-        if time.monotonic() > self.deadline:
+        """True when ``rhs`` matches the truth everywhere (False on any error, or past the diagnosis's budget)."""
+        if time.monotonic() > self.budget:
             return False
         try:
             samples = self.samples(rhs, stop_at_first=True, scaled=False)

@@ -262,10 +262,10 @@ def diagnose(formula, rhs, samples, checker, derivation, factors, want):
     if found:
         return findings + found
     for code, message, changed in candidates:  # two mistakes: one change, then a sign or a constant
-        if time.monotonic() > checker.deadline:
+        if time.monotonic() > checker.budget:
             break
         try:
-            r = _ratios(checker.samples(changed))
+            r = _ratios(checker.samples(changed, scaled=False))
         except (FormulaError, EvaluationError, KeyError, TypeError, ValueError, ZeroDivisionError):
             continue
         c = _constant(r)

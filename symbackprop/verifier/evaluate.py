@@ -21,9 +21,12 @@ import sympy as sp
 from .. import notation as nt
 from .. import printing
 from ..errors import FormulaError
-from .shapes import as_expr
+from .shapes import as_expr, free_indices
 
 MAX_SUM_TERMS = 100_000
+MAX_REMEMBERED = 100_000
+"""Values of sums remembered (per sum, point and free indices) before the memory starts afresh."""
+_SUM_VALUES = {}
 N_EXAMPLES = 5
 """The number n of training examples, where a formula names it: (1/n) Σₓ ∂Cₓ/∂w averages n copies
 of the example at the sample point, so it is the derivative for one example whatever n is, while
@@ -81,8 +84,12 @@ def compile_index(expr, network=None):
             return env[expr]
         return bound
     if isinstance(expr, sp.Add):
-        parts = [compile_index(a, network) for a in expr.args]
-        return lambda env: sum(p(env) for p in parts)
+        constant = sum(int(a) for a in expr.args if a.is_Integer)
+        parts = [compile_index(a, network) for a in expr.args if not a.is_Integer]
+        if len(parts) == 1:  # l - 1, L + 1: the common case
+            part = parts[0]
+            return lambda env: part(env) + constant
+        return lambda env: constant + sum(p(env) for p in parts)
     if isinstance(expr, sp.Mul):
         parts = [compile_index(a, network) for a in expr.args]
         return lambda env: math.prod(p(env) for p in parts)
@@ -132,8 +139,15 @@ class Compiler:
         self.network = network
         self.depth = network.depth if network is not None else None
         self.deadline = deadline  # time.monotonic() after which a long sum gives up
+        self.compiled = {}
 
     def __call__(self, expr):
+        """The closure of ``expr``; a piece met again (400 equal factors) is compiled once."""
+        if expr not in self.compiled:
+            self.compiled[expr] = self.dispatch(expr)
+        return self.compiled[expr]
+
+    def dispatch(self, expr):
         for cls in type(expr).__mro__:
             method = getattr(self, "_" + cls.__name__, None)
             if method is not None:
@@ -160,22 +174,29 @@ class Compiler:
     def _ComplexInfinity(self, expr):
         raise NotFinite("part of it divides by zero")
 
-    def _fold(self, expr, op, verb):
-        """Evaluate the arguments and combine them left to right, entry by entry."""
+    def _fold(self, expr, op, verb, numbers=None):
+        """Evaluate the arguments and combine them left to right, entry by entry; ``numbers`` does
+        the same for a list of plain floats in one call (the common case, and a long product's)."""
         parts = [self(a) for a in expr.args]
 
+        distinct = list(dict.fromkeys(parts))  # a factor written 60 times is computed once
+
         def fold(p, env):
-            total = parts[0](p, env)
-            for part in parts[1:]:
-                total = _elementwise(total, part(p, env), op, verb)
+            known = {part: part(p, env) for part in distinct}
+            values = [known[part] for part in parts]
+            if numbers is not None and all(_scalar(v) for v in values):
+                return numbers([v if type(v) is float else _as_float(v) for v in values])
+            total = values[0]
+            for value in values[1:]:
+                total = _elementwise(total, value, op, verb)
             return total
         return fold
 
     def _Add(self, expr):
-        return self._fold(expr, lambda u, v: u + v, "add")
+        return self._fold(expr, lambda u, v: u + v, "add", sum)
 
     def _Mul(self, expr):
-        return self._fold(expr, lambda u, v: u * v, "multiply")
+        return self._fold(expr, lambda u, v: u * v, "multiply", math.prod)
 
     def _Pow(self, expr):
         base, exponent = self(expr.base), self(expr.exp)
@@ -376,8 +397,15 @@ class Compiler:
         return activation
 
     def _Sum(self, expr):
-        """Σ over each of its limits (SymPy merges nested sums into one Sum with several limits)."""
+        """Σ over each of its limits (SymPy merges nested sums into one Sum with several limits).
+
+        A sum's value depends on the point and on the indices it leaves free, and is remembered for
+        them (in ``_SUM_VALUES``, shared by every formula compiled, so the diagnosis's variants of a
+        formula reuse the sums they leave unchanged): sums nested along a chain of letters
+        (Σ_i w_ij Σ_j w_jk Σ_k …) then cost a polynomial number of terms, not the product of every
+        sum's length."""
         body = self(expr.function)
+        free = sorted(free_indices(expr) | ({nt.l} if expr.has(nt.l) else set()), key=str)
         limits = [(var, compile_index(lo, self.network), compile_index(hi, self.network), expr.function.has(var))
                   for var, lo, hi in expr.limits]
 
@@ -400,7 +428,14 @@ class Compiler:
                 inner[var] = value
                 out = _elementwise(out, over(p, inner, rest), lambda u, v: u + v, "add")
             return out
-        return lambda p, env: over(p, env, limits)
+        def total(p, env):
+            key = (expr, p, *(env.get(s) for s in free))
+            if key not in _SUM_VALUES:
+                if len(_SUM_VALUES) > MAX_REMEMBERED:
+                    _SUM_VALUES.clear()
+                _SUM_VALUES[key] = over(p, env, limits)
+            return _SUM_VALUES[key]
+        return total
 
     # vector and matrix forms ------------------------------------------------------------
     def _MatrixProduct(self, expr):

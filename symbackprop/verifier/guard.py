@@ -21,7 +21,7 @@ from ..errors import FormulaError
 
 MAX_LENGTH = 2000
 MAX_NESTING = 40
-MAX_SUMS = 12
+MAX_SUMS = 8
 MAX_DIGITS = 30
 
 MATH_ENVIRONMENTS = ("equation", "equation*", "align", "align*", "aligned", "gather", "gather*", "multline",

@@ -158,6 +158,7 @@ class ToSympy(Transformer_NonRecursive):
         self.text = text
         self.network = network
         self.notes = []
+        self.elements = {}
 
     def fail(self, message, pos=None):
         raise formula_error(message, self.text, pos)
@@ -629,8 +630,13 @@ class ToSympy(Transformer_NonRecursive):
 
     def element(self, base, layer, sub, name):
         if sub is None:
-            return base[layer]  # the whole layer, or the lectures' one-neuron shorthand
-        return base[(layer, *self.indices(sub, nt.letter(base).neurons, name))]
+            return self.interned(base[layer])  # the whole layer, or the lectures' one-neuron shorthand
+        return self.interned(base[(layer, *self.indices(sub, nt.letter(base).neurons, name))])
+
+    def interned(self, element):
+        """One object for each quantity however often it is written, so that later steps meet it by
+        identity (cheap) rather than by SymPy's structural equality."""
+        return self.elements.setdefault(element, element)
 
     def base_x(self, base, sub, sups):
         """x is the input a^{(0)}."""

@@ -6,6 +6,8 @@ quantity written without indices is a whole layer (a vector or a matrix) in this
 and this module is where they are answered.
 """
 
+from functools import lru_cache
+
 import sympy as sp
 
 from .. import notation as nt
@@ -34,6 +36,7 @@ def candidate_layers(layer, network):
     return out
 
 
+@lru_cache(maxsize=4096)
 def whole_layer_size(element, network):
     """Largest number of entries a whole-layer quantity (a[l], w[l], y) can have, 1 for a number."""
     if element == nt.target:
