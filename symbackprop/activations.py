@@ -33,7 +33,7 @@ class Activation:
     kinks: tuple = ()  # values of z where σ has no derivative (verify samples both sides)
     at_kinks: str = ""  # the value symbackprop takes for σ' there, in words
     title: str = ""  # how prose names it: "ReLU" (default: the name)
-    elementwise: bool = True  # a_j depends on z_j alone (softmax's a_j depends on every z_k)
+    elementwise: bool = True  # a_j depends on z_j alone; False: a_j = e(z_j) / Σ_k e(z_k), e = expression
     nielsen: str = ""  # where Michael Nielsen's book uses it, in words
 
     @property
@@ -101,7 +101,7 @@ register(Activation(
     description="the hyperbolic tangent, which squashes any z into (-1, 1) and is centred on 0",
     flat="for large |z| tanh saturates: its slope 1 − tanh²(z) is at most 1 and nearly 0 far from 0, so a "
          "saturated neuron passes almost no gradient back",
-    nielsen="chapter 3, 'Other models of artificial neuron': tanh(z) = 2σ(2z) − 1, a rescaled sigmoid",
+    nielsen="chapter 3, 'Other models of artificial neuron': the tanh neuron, tanh(z) = 2σ(2z) − 1, a rescaled σ",
 ))
 
 register(Activation(
@@ -160,4 +160,27 @@ register(Activation(
     flat="for z far below 0 softplus is flat (its slope, the sigmoid of z, is nearly 0); for large z its slope "
          "is nearly 1",
     nielsen="not in Nielsen's book; ln(1 + e^z), a smooth ReLU",
+))
+
+
+def _np_softmax(z):
+    # shifted by the largest z of each row: every e^{...} is at most 1, so nothing overflows
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+register(Activation(
+    name="softmax",
+    latex=r"\operatorname{softmax}",
+    expression=sp.exp,  # a_j = e^{z_j} / Σ_k e^{z_k}: the layer is normalised (elementwise=False)
+    derivative_from_output=lambda a: ordered_product(a, 1 - a),  # ∂a_j/∂z_j only: the Jacobian's diagonal
+    numpy=_np_softmax,
+    output_range=(0, 1),
+    description="the softmax e^(z_j) / Σ_k e^(z_k), which turns the output layer's weighted inputs into "
+                "positive numbers that add up to 1: a probability for each class",
+    flat="softmax is not element-wise: every output a_i depends on every weighted input z_j, through the "
+         "Jacobian ∂a_i/∂z_j = a_i(δ_ij − a_j); an output near 0 or 1 passes little back, as a saturated "
+         "sigmoid does",
+    elementwise=False,
+    title="softmax",
 ))

@@ -28,6 +28,7 @@ class Cost:
     slope: Callable = None  # (a, y) -> ∂c/∂a as the lectures write it (None: SymPy's, tidied)
     slope_meaning: str = ""  # what ∂C₀/∂a says, in words
     title: str = ""  # how prose names it: "cross-entropy" (default: the name)
+    needs_normalised_output: bool = False  # only with an output layer that adds up to 1 (softmax)
     written: Callable = None  # (a, y) -> the term as people write it, for display (None: per_neuron)
     adds_up: str = ""  # what C₀ adds up over the output neurons, in words
     nielsen: str = ""  # how Michael Nielsen's book writes or uses this cost
@@ -107,4 +108,25 @@ register(Cost(
     adds_up="one term per output neuron, −ln a where the desired output is 1 and −ln(1 − a) where it is 0",
     nielsen="chapter 3, 'The cross-entropy cost function': C = −(1/n) Σₓ Σⱼ [yⱼ ln aᴸⱼ + (1 − yⱼ) ln(1 − aᴸⱼ)]; "
             "he shows there that with sigmoid output neurons the σ' cancels and δᴸ = aᴸ − y",
+))
+
+
+def _np_log_likelihood(a, z, y):
+    # with a = softmax(z): ln a_j = z_j − ln Σ_k e^{z_k} (log-sum-exp, shifted by the largest z)
+    top = np.max(z, axis=-1, keepdims=True)
+    log_a = z - top - np.log(np.sum(np.exp(z - top), axis=-1, keepdims=True))
+    return -np.sum(y * log_a, axis=-1)
+
+
+register(Cost(
+    name="log_likelihood",
+    per_neuron=lambda a, y: -y * sp.log(a),
+    numpy=_np_log_likelihood,
+    needs_output_range=(0, 1),
+    description="the log-likelihood of Nielsen's chapter 3: −ln a_y, minus the logarithm of the probability the "
+                "softmax output gives to the right class (with one-hot targets y, or any targets adding up to 1)",
+    slope=lambda a, y: -y / a,
+    slope_meaning="−y/a: large when the right class gets a small probability",
+    title="log-likelihood",
+    needs_normalised_output=True,
 ))

@@ -364,6 +364,17 @@ class Derivation(_Shows):
         """δ^{(L)}_j for this cost and output activation, written with a^{(L)}_j and y_j."""
         return printing.ordered_xreplace(self.output_error, {nt.output: nt.a[nt.L, nt.j], nt.target: nt.y[nt.j]})
 
+    def with_cost_slope(self, expr):
+        """``expr`` with every ∂C₀/∂a^{(L)}_x replaced by this cost's slope at neuron x."""
+        def is_output_partial(e):
+            if not (isinstance(e, sp.Derivative) and e.expr == nt.C0):
+                return False
+            (var, _), = e.variable_count
+            return isinstance(var, sp.Indexed) and var.base == nt.a and len(var.indices) == 2 and var.indices[0] == nt.L
+
+        return expr.replace(is_output_partial, lambda e: self.cost_slope.xreplace(
+            {nt.j: e.variable_count[0][0].indices[1]}))
+
     def bp_equation(self, name):
         return next(e for e in self.bp if e.name == name)
 
@@ -543,9 +554,36 @@ def _indexed(cost, layer):
     return weight, bias, paths
 
 
-def _bp1():
-    """BP1: δ^{(L)}_j = ∂C₀/∂a^{(L)}_j σ'(z^{(L)}_j), the chain rule through a^{(L)}_j."""
+def normalised_jacobian(entry):
+    """∂a^{(L)}_i/∂z^{(L)}_j of a normalised output layer (softmax), by SymPy: a_i = e(z_i)/Σ_k e(z_k)
+    differentiated, its sum collapsed, and e(z) written back as a·Σ: a_i(δ_ij − a_j) for softmax."""
+    L, j, k, i = nt.L, nt.j, nt.k, nt.index_symbol("i")
+    total = sp.Sum(entry.expression(nt.z[L, k]), (k, 0, nt.n[L] - 1))
+    a_i = entry.expression(nt.z[L, i]) / total
+    raw = sp.diff(a_i, nt.z[L, j]).doit()
+    raw = raw.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0][0])  # j is a neuron of layer L
+    held = sp.Symbol("S", positive=True)
+    back = sp.expand(raw.xreplace({total: held})).xreplace(
+        {entry.expression(nt.z[L, i]): nt.a[L, i] * held, entry.expression(nt.z[L, j]): nt.a[L, j] * held})
+    jacobian = sp.factor(sp.simplify(back))
+    if jacobian.has(held) or jacobian.has(nt.z):
+        raise ValueError(f"the Jacobian of {entry.name} is not a function of its outputs")
+    return i, jacobian
+
+
+def _bp1(network):
+    """BP1: δ^{(L)}_j = ∂C₀/∂a^{(L)}_j σ'(z^{(L)}_j), the chain rule through a^{(L)}_j; for a normalised
+    output layer (softmax) every a_i depends on z_j: δ^{(L)}_j = Σ_i ∂C₀/∂a^{(L)}_i ∂a_i/∂z_j = (Jᵀ∇_a C)_j."""
     j, L = nt.j, nt.L
+    entry = network.activation(network.depth)
+    if not entry.elementwise:
+        i, jacobian = normalised_jacobian(entry)
+        slope = Factor(nt.partial(nt.a[L, i], nt.z[L, j]), jacobian, "activation_slope")
+        cost = Factor(nt.partial(nt.C0, nt.a[L, i]), nt.partial(nt.C0, nt.a[L, i]), "cost_slope")
+        paths = PathSum(ChainRule(nt.z[L, j], (slope, cost)), i, nt.n[L] - 1,
+                        "every output a_i depends on z_j through the normalising sum")
+        return BPEquation("BP1", "error at the output layer", nt.delta[L, j], paths.rhs, nt.delta[L],
+                          nt.matrix_product(nt.Transposed(nt.partial(nt.a[L], nt.z[L])), nt.grad_a_C()), paths)
     slope = Factor(nt.partial(nt.a[L, j], nt.z[L, j]), local_derivative(model.activation(L, j), nt.z[L, j]),
                    "activation_slope")
     cost = Factor(nt.partial(nt.C0, nt.a[L, j]), nt.partial(nt.C0, nt.a[L, j]), "cost_slope")
@@ -585,10 +623,10 @@ def _bp3_bp4(l):
     return bp3, bp4
 
 
-def _bp():
+def _bp(network):
     """δ and BP1-BP4 for a general layer l."""
     delta = Definition(nt.delta[nt.l, nt.j], nt.partial(nt.C0, nt.z[nt.l, nt.j]), "the error of neuron j in layer l")
-    return delta, (_bp1(), _bp2(nt.l), *_bp3_bp4(nt.l))
+    return delta, (_bp1(network), _bp2(nt.l), *_bp3_bp4(nt.l))
 
 
 def _layers(network):
@@ -597,7 +635,7 @@ def _layers(network):
     for number in range(network.depth, 0, -1):
         label = nt.relative_layer(number, network.depth)
         bp3, bp4 = _bp3_bp4(label)
-        delta = _bp1() if number == network.depth else _bp2(label)
+        delta = _bp1(network) if number == network.depth else _bp2(label)
         out.append(LayerStep(number, label, network.width(number), network.activations[number - 1], delta,
                              Definition(bp4.index_lhs, bp4.index_rhs), Definition(bp3.index_lhs, bp3.index_rhs)))
     return tuple(out)
@@ -609,8 +647,16 @@ def _slopes(network):
     for name in dict.fromkeys(network.activations):
         entry = network.activation(network.activations.index(name) + 1)
         layers = tuple(i + 1 for i, n in enumerate(network.activations) if n == name)
-        out.append(ActivationSlope(name, layers, entry.named(z), entry.expression(z), entry.derivative(z),
-                                   entry.lecture_form(z), entry.derivative_from_output(nt.output)))
+        if entry.elementwise:
+            out.append(ActivationSlope(name, layers, entry.named(z), entry.expression(z), entry.derivative(z),
+                                       entry.lecture_form(z), entry.derivative_from_output(nt.output)))
+        else:  # the output layer's a_j = e(z_j)/Σ_k e(z_k), and its Jacobian ∂a_i/∂z_j
+            L, j, k = nt.L, nt.j, nt.k
+            _, jacobian = normalised_jacobian(entry)
+            out.append(ActivationSlope(name, layers, entry.named(nt.z[L, j]),
+                                       entry.expression(nt.z[L, j]) / sp.Sum(entry.expression(nt.z[L, k]),
+                                                                             (k, 0, nt.n[L] - 1)),
+                                       jacobian, jacobian, entry.derivative_from_output(nt.output)))
     return tuple(out)
 
 
@@ -619,11 +665,27 @@ def _output_error(network, slope):
     whether that simplification cancelled σ' (sigmoid with cross-entropy gives a − y: the
     simplification is SymPy's, not ours)."""
     out = network.activation(network.depth)
+    if not out.elementwise:
+        return _normalised_output_error(network)
     product = printing.ordered_product(slope, out.derivative_from_output(nt.output))
     simplified = _tidy(sp.cancel(printing.plain(product)))
     if sp.count_ops(simplified) < sp.count_ops(product):
         return simplified, True
     return product, False
+
+
+def _normalised_output_error(network):
+    """δ^{(L)}_j = Σ_i ∂C₀/∂a_i J_ij for a softmax output, by SymPy, with targets adding up to 1
+    (one-hot, or probabilities): with the log-likelihood it is a − y, in (a, y) like the others."""
+    L, j = nt.L, nt.j
+    i, jacobian = normalised_jacobian(network.activation(network.depth))
+    error = sp.Sum(printing.plain(cost_slope(network.cost_entry, nt.a[L, i], nt.y[i])) * jacobian,
+                   (i, 0, nt.n[L] - 1)).doit()
+    error = error.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0][0])
+    error = sp.simplify(sp.expand(error)).xreplace({sp.Sum(nt.y[i], (i, 0, nt.n[L] - 1)): 1})
+    if error.has(sp.Sum):
+        return error, False  # it stays a sum over the outputs (e.g. the quadratic cost)
+    return _tidy(error.xreplace({nt.a[L, j]: nt.output, nt.y[j]: nt.target})), True
 
 
 def _regularisation(network):
@@ -661,7 +723,7 @@ def derive(network=None):
     )
     weight, bias, paths = _indexed(cost, nt.L)
     general_weight, general_bias, general_paths = _indexed(cost, l)
-    delta_def, bp = _bp()
+    delta_def, bp = _bp(network)
     average = Definition(nt.partial(nt.C, nt.w[l, j, k]),
                          printing.ordered_product(1 / nt.n_examples, sp.Sum(
                              nt.partial(nt.Cx, nt.w[l, j, k]), (nt.x, 1, nt.n_examples))),

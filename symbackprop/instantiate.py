@@ -68,8 +68,7 @@ def deltas(derivation):
     for layer in range(net.depth, 0, -1):
         for j in range(net.width(layer)):
             if layer == net.depth:
-                formula = concrete(bp1.index_rhs.xreplace(
-                    {nt.partial(nt.C0, nt.a[nt.L, nt.j]): derivation.cost_slope}), net, j=j)
+                formula = concrete(derivation.with_cost_slope(bp1.index_rhs), net, j=j)
             else:
                 formula = concrete(bp2.index_rhs, net, l=layer, j=j)
             out[nt.delta[layer, j]] = formula

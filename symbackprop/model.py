@@ -107,12 +107,18 @@ class ExplicitModel:
         values = {}
         prev = {nt.a[0, k]: nt.a[0, k] for k in range(self.network.width(0))}
         for layer in range(1, self.network.depth + 1):
-            current = {}
-            for j in range(self.network.width(layer)):
-                zj = self.local_z(layer, j).xreplace(prev)
-                values[nt.z[layer, j]] = zj
-                current[nt.a[layer, j]] = values[nt.a[layer, j]] = self.sigma(layer, zj)
-            prev = current
+            width = self.network.width(layer)
+            zs = [self.local_z(layer, j).xreplace(prev) for j in range(width)]
+            entry = self.network.activation(layer)
+            if entry.elementwise:
+                acts = [self.sigma(layer, zj) for zj in zs]
+            else:  # softmax (even generic: its Jacobian is in the derivation): e(z_j) over Σ_k e(z_k)
+                total = sp.Add(*[entry.expression(zk) for zk in zs])
+                acts = [entry.expression(zj) / total for zj in zs]
+            prev = {}
+            for j in range(width):
+                values[nt.z[layer, j]] = zs[j]
+                prev[nt.a[layer, j]] = values[nt.a[layer, j]] = acts[j]
         return values
 
     def cost(self, forward=None):

@@ -111,14 +111,22 @@ def backward(network, params, X, Y):
     d_a[L] = _filled(cost_slope(network.cost)(acts[L], Y), acts[L])
     grads = {}
     for layer in range(L, 0, -1):
-        slope = slope_from_output(network.activations[layer - 1])(acts[layer])
-        delta[layer] = d_a[layer] * _filled(slope, acts[layer])
+        delta[layer] = through_activation(network, layer, acts[layer], d_a[layer])
         grads[f"W{layer}"] = delta[layer].T @ acts[layer - 1] / batch
         for entry, lam in network.regularisers:  # ∂C/∂w = ∂C₀/∂w + (λ/n) penalty'(w); biases are not penalised
             grads[f"W{layer}"] = grads[f"W{layer}"] + lam / batch * entry.numpy_slope(params[f"W{layer}"])
         grads[f"b{layer}"] = delta[layer].sum(axis=0) / batch
         d_a[layer - 1] = delta[layer] @ params[f"W{layer}"]
     return Backward(zs, acts, d_a, delta, {name: grads[name] for name in parameter_names(network)})
+
+
+def through_activation(network, layer, a, d_a):
+    """∂C/∂z from ∂C/∂a across layer ``layer``'s activation: σ'(z) ⊙ ∂C/∂a entry by entry, or for a
+    normalised layer (softmax) Jᵀ ∂C/∂a with J_ij = a_i(δ_ij − a_j): a ⊙ (∂C/∂a − Σ_i a_i ∂C/∂a_i)."""
+    entry = network.activation(layer)
+    if not entry.elementwise:
+        return a * (d_a - np.sum(a * d_a, axis=-1, keepdims=True))
+    return d_a * _filled(slope_from_output(entry.name)(a), a)
 
 
 def backprop(network, params, X, Y):
@@ -139,11 +147,18 @@ def tangent(network, params, zs, acts, kind, layer, index):
         seed = np.zeros(network.width(layer))
         seed[index[0]] = acts[layer - 1][index[1]] if kind == "w" else 1.0  # w_jk moves z_j by a_k
         dz[layer] = seed
-        da[layer] = slope_of_z(network.activations[layer - 1])(zs[layer]) * seed
+        da[layer] = _tangent_activation(network, layer, zs[layer], acts[layer], seed)
     for m in range(layer + 1, depth + 1):
         dz[m] = params[f"W{m}"] @ da[m - 1]
-        da[m] = slope_of_z(network.activations[m - 1])(zs[m]) * dz[m]
+        da[m] = _tangent_activation(network, m, zs[m], acts[m], dz[m])
     return dz, da
+
+
+def _tangent_activation(network, layer, z, a, dz):
+    """da from dz across the layer's activation: σ'(z) dz, or J dz = a ⊙ (dz − Σ a dz) for softmax."""
+    if not network.activation(layer).elementwise:
+        return a * (dz - np.sum(a * dz))
+    return slope_of_z(network.activations[layer - 1])(z) * dz
 
 
 def sample_entries(params, count, seed=0):

@@ -44,7 +44,7 @@ def _lookup(kind, name, registry):
     if not key:
         raise SymbackpropError(f"empty {kind} name; known: {', '.join(registry)}")
     raise SymbackpropError(
-        f"unknown {kind} '{name.strip()}'{_suggest(key, list(registry))}; known: {', '.join(registry)}")
+        f"unknown {kind} '{_shown(name.strip(), 40)}'{_suggest(key, list(registry))}; known: {', '.join(registry)}")
 
 
 def _regularisation(strengths):
@@ -69,6 +69,23 @@ def _regularisation(strengths):
     return tuple(out)
 
 
+def _shown(text, limit=60):
+    """User text for a message: control characters as U+XXXX, at most ``limit`` characters."""
+    out = "".join(ch if ch.isprintable() else f"U+{ord(ch):04X}" for ch in str(text))
+    return out if len(out) <= limit else out[:limit - 1] + "…"
+
+
+def _width(part, text, i):
+    """One entry of --sizes as a number of neurons: ASCII digits only (int() would also take '٣')."""
+    digits = part[1:] if part[:1] in "+-" else part
+    if not (digits.isascii() and digits.isdigit()):
+        raise SymbackpropError(f"--sizes '{_shown(text)}': '{_shown(part, 20)}' is not a whole number of neurons "
+                               "written with the digits 0-9")
+    if len(digits.lstrip("0")) > len(str(MAX_WIDTH)):
+        raise SymbackpropError(f"--sizes '{_shown(text)}': layer {i} has more than {MAX_WIDTH} neurons, the limit")
+    return int(part)
+
+
 def parse_sizes(text):
     """'784, 256,10' -> (784, 256, 10), or an error naming the bad entry."""
     if isinstance(text, (list, tuple)):
@@ -80,17 +97,18 @@ def parse_sizes(text):
     sizes = []
     for i, part in enumerate(parts):
         if part == "":
-            raise SymbackpropError(f"--sizes '{text}' has an empty entry; separate widths by single commas, e.g. 2,3,1")
-        if not part.lstrip("+-").isdigit():
-            raise SymbackpropError(f"--sizes '{text}': '{part}' is not a whole number of neurons")
-        value = int(part)
+            raise SymbackpropError(f"--sizes '{_shown(text)}' has an empty entry; separate widths by single commas, "
+                                   "e.g. 2,3,1")
+        value = _width(part, text, i)
         if value < 1:
-            raise SymbackpropError(f"--sizes '{text}': layer {i} has {value} neurons; every layer needs at least 1")
+            raise SymbackpropError(f"--sizes '{_shown(text)}': layer {i} has {value} neurons; every layer needs at "
+                                   "least 1")
         if value > MAX_WIDTH:
-            raise SymbackpropError(f"--sizes '{text}': layer {i} has {value} neurons; the limit is {MAX_WIDTH}")
+            raise SymbackpropError(f"--sizes '{_shown(text)}': layer {i} has {value} neurons; the limit is {MAX_WIDTH}")
         sizes.append(value)
     if len(sizes) < 2:
-        raise SymbackpropError(f"--sizes '{text}' gives {len(sizes)} layer; a network needs at least 2 (input and output), e.g. 1,1")
+        raise SymbackpropError(f"--sizes '{_shown(text)}' gives {len(sizes)} layer; a network needs at least 2 (input "
+                               "and output), e.g. 1,1")
     if len(sizes) - 1 > MAX_WEIGHT_LAYERS:
         raise SymbackpropError(f"--sizes gives {len(sizes) - 1} weight layers; the limit is {MAX_WEIGHT_LAYERS}")
     return tuple(sizes)
@@ -135,13 +153,22 @@ class Network:
         params = self.num_parameters
         if params > MAX_PARAMETERS:
             raise SymbackpropError(f"this network has {params:,} parameters; the limit is {MAX_PARAMETERS:,}")
-        need = costs.get(self.cost).needs_output_range
+        for layer, name in enumerate(self.activations[:-1], 1):
+            if not activations.get(name).elementwise:
+                raise SymbackpropError(f"{name} normalises a whole layer into probabilities, so it belongs on the "
+                                       f"output layer only, not on layer {layer}")
+        cost = costs.get(self.cost)
+        if cost.needs_normalised_output and activations.get(self.activations[-1]).elementwise:
+            fitting = [name for name, entry in activations.REGISTRY.items() if not entry.elementwise]
+            raise SymbackpropError(f"the {self.cost} cost needs an output layer whose outputs add up to 1; use "
+                                   f"{' or '.join(fitting)} on the last layer (e.g. --activation sigmoid,{fitting[0]})")
+        need = cost.needs_output_range
         if need is not None:
             out = activations.get(self.activations[-1])
             low, high = out.output_range
             if low < need[0] or high > need[1]:
                 fitting = [name for name, entry in activations.REGISTRY.items()
-                           if entry.output_range[0] >= need[0] and entry.output_range[1] <= need[1]]
+                           if entry.output_range[0] >= need[0] and entry.output_range[1] <= need[1] and entry.elementwise]
                 raise SymbackpropError(
                     f"the {self.cost} cost needs outputs between {need[0]} and {need[1]}, but the output layer's "
                     f"activation {out.name} gives values in {_interval(low, high)}; use "

@@ -68,3 +68,38 @@ def test_a_wrong_derivation_is_caught():
     truth = groundtruth.explicit_gradients(net, generic=True)
     derived = groundtruth.derived_gradients(broken, generic=True)
     assert any(sp.cancel(truth[p] - derived[p]) != 0 for p in truth)
+
+
+@pytest.mark.parametrize("sizes,activation,cost,strengths", [
+    ("2,2,3", "sigmoid,softmax", "log_likelihood", {}),
+    ("1,2,2", "tanh,softmax", "quadratic", {}),
+    ("2,2,1", "sigmoid", "quadratic", {"l2": 0.3}),
+    ("2,1,2", "tanh,sigmoid", "cross_entropy", {"l1": 0.3}),
+], ids=["softmax-log-likelihood", "softmax-quadratic", "l2", "l1"])
+def test_chapter_three_is_sympy_diff_exactly(sizes, activation, cost, strengths):
+    """Softmax's Jacobian sum (BP1 = Jᵀ∇_a C) and the regulariser's term (λ/n) penalty'(w), both
+    derived by SymPy, equal sympy.diff of the expanded cost symbol for symbol (σ of the hidden
+    layers left undefined; λ and n symbols)."""
+    net = Network.parse(sizes, activation, cost, **strengths)
+    truth = groundtruth.explicit_gradients(net, generic=True)
+    derived = groundtruth.derived_gradients(derive(net), generic=True)
+    for param in truth:
+        assert sp.cancel(sp.expand(truth[param] - derived[param])) == 0, param
+
+
+def test_softmax_with_log_likelihood_is_a_minus_y_by_sympy():
+    d = derive(Network.parse("3,4,5", "relu,softmax", "log_likelihood"))
+    a, y = d.output_error_symbols
+    assert d.output_error == a - y and d.output_error_cancels
+    quadratic = derive(Network.parse("3,4,5", "relu,softmax", "quadratic"))
+    assert quadratic.output_error.has(sp.Sum) and not quadratic.output_error_cancels  # no cancellation there
+
+
+def test_regularised_weight_gradient_by_sympy():
+    from symbackprop import notation as nt
+
+    for name, slope in (("l2", nt.w[nt.l, nt.j, nt.k]), ("l1", sp.sign(nt.w[nt.l, nt.j, nt.k]))):
+        r, = derive(Network.parse("2,3,2", **{name: 0.5})).regularisation
+        assert sp.simplify(r.weight.rhs - nt.partial(nt.C0, nt.w[nt.l, nt.j, nt.k])
+                           - nt.lam / nt.n_examples * slope) == 0
+        assert r.bias.rhs == nt.partial(nt.C0, nt.b[nt.l, nt.j]) and r.strength == 0.5

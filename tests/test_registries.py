@@ -9,6 +9,7 @@ import sympy as sp
 from symbackprop import activations, costs
 
 ACTS = sorted(activations.REGISTRY)
+ELEMENTWISE = [name for name in ACTS if activations.get(name).elementwise]
 COSTS = sorted(costs.REGISTRY)
 POINTS = [-3.1, -0.7, 0.4, 1.3, 2.9]  # away from the ReLU kink
 
@@ -18,7 +19,7 @@ def test_at_least_the_required_entries():
     assert {"quadratic", "half_quadratic", "cross_entropy"} <= set(COSTS)
 
 
-@pytest.mark.parametrize("name", ACTS)
+@pytest.mark.parametrize("name", ELEMENTWISE)
 def test_derivative_from_output_is_the_derivative(name):
     """The lectures' form (σ' = σ(1−σ), ...) equals SymPy's derivative of the expression."""
     entry = activations.get(name)
@@ -28,7 +29,7 @@ def test_derivative_from_output_is_the_derivative(name):
         assert float(from_output.subs(t, value)) == pytest.approx(float(entry.derivative(t).subs(t, value)), rel=1e-12)
 
 
-@pytest.mark.parametrize("name", ACTS)
+@pytest.mark.parametrize("name", ELEMENTWISE)
 def test_numpy_form_matches_sympy(name):
     entry = activations.get(name)
     t = sp.Symbol("t", real=True)
@@ -58,8 +59,8 @@ def test_cost_numpy_matches_sympy(name):
     entry = costs.get(name)
     a_s, y_s = sp.symbols("a y")
     z = np.array([[-1.2, 0.3, 2.2]])
-    a = 1 / (1 + np.exp(-z))
-    y = np.array([[0.1, 0.9, 0.5]])
+    a = np.exp(z) / np.exp(z).sum() if entry.needs_normalised_output else 1 / (1 + np.exp(-z))
+    y = np.array([[0.1, 0.6, 0.3]])
     expected = sum(float(entry.per_neuron(a_s, y_s).subs({a_s: a[0, i], y_s: y[0, i]})) for i in range(3))
     assert entry.numpy(a, z, y)[0] == pytest.approx(expected, rel=1e-12)
 
@@ -80,3 +81,37 @@ def test_cross_entropy_numpy_is_finite_for_huge_z(dtype):
         c = costs.get("cross_entropy").numpy(a, z, y)
     assert c.dtype == dtype and np.isfinite(c).all()
     assert c[0] == pytest.approx(2e4, rel=1e-6)
+
+
+def test_softmax_is_normalised_stable_and_its_jacobian_is_the_derivations():
+    """The layer's outputs add up to 1 for any z; SymPy's Jacobian a_i(δ_ij − a_j) matches
+    central differences of the NumPy form."""
+    from symbackprop import notation as nt
+    from symbackprop.derivation import normalised_jacobian
+
+    entry = activations.get("softmax")
+    z = np.array([[-1e4, 0.0, 3.0, 1e4], [0.1, -0.2, 0.3, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        a = entry.numpy(z)
+    assert np.allclose(a.sum(axis=1), 1) and np.all(np.isfinite(a))
+    i, jacobian = normalised_jacobian(entry)
+    row = z[1]
+    probs = np.exp(row) / np.exp(row).sum()
+    for ii in range(4):
+        for jj in range(4):
+            step = np.zeros(4)
+            step[jj] = 1e-6
+            numeric = (entry.numpy(row + step)[ii] - entry.numpy(row - step)[ii]) / 2e-6
+            value = jacobian.subs({i: ii, nt.j: jj}).subs({nt.a[nt.L, ii]: probs[ii], nt.a[nt.L, jj]: probs[jj]})
+            assert float(value) == pytest.approx(numeric, abs=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_log_likelihood_is_finite_for_huge_z(dtype):
+    z = np.array([[-1e4, 1e4, 0.0]], dtype=dtype)
+    y = np.array([[1.0, 0.0, 0.0]], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = costs.get("log_likelihood").numpy(activations.get("softmax").numpy(z), z, y)
+    assert c.dtype == dtype and c[0] == pytest.approx(2e4, rel=1e-6)
