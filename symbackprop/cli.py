@@ -7,6 +7,7 @@ stderr.  The library is imported inside each command so that ``--help`` stays fa
 
 import argparse
 import json
+import re
 import sys
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -16,7 +17,38 @@ class _Parser(argparse.ArgumentParser):
     """argparse with its usage errors as one line and exit code 2."""
 
     def error(self, message):
+        missing = re.match(r"argument (\S+?)(/\S+)?: expected one argument$", message)
+        if missing:
+            message = f"{missing.group(1)} needs a value"
         raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _options(parser):
+    """{option string: whether it takes a value} for ``parser`` and its subcommands."""
+    out = {}
+    for action in parser._actions:
+        out.update({option: action.nargs != 0 for option in action.option_strings})
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out.update(_options(sub))
+    return out
+
+
+def _values_joined(argv, parser):
+    """``--sizes -1,2`` as ``--sizes=-1,2`` (and ``-o -x.py`` as ``-o-x.py``): argparse takes a value that
+    starts with '-' for an option and says 'expected one argument'; joined, the value reaches its own
+    check, which says what is wrong with it.  A value that is itself an option is left alone."""
+    options = _options(parser)
+    out, i = [], 0
+    while i < len(argv):
+        arg, value = argv[i], argv[i + 1] if i + 1 < len(argv) else None
+        if options.get(arg) and value is not None and value.startswith("-") and value.split("=")[0] not in options:
+            out.append(f"{arg}={value}" if arg.startswith("--") else arg + value)
+            i += 2
+        else:
+            out.append(arg)
+            i += 1
+    return out
 
 
 class _UsageError(Exception):
@@ -108,6 +140,7 @@ def cmd_derive(args):
 def cmd_notes(args):
     from .render import write_notes
 
+    _output_named(args, "folder for the notes", "output/")
     networks = None if args.sizes is None and args.activation is None and args.cost is None else [_network(args)]
     for path in write_notes(networks, args.output, pdf=args.pdf):
         print(path)
@@ -141,9 +174,18 @@ def cmd_verify(args):
     return EXIT_OK if result.equivalent else EXIT_NEGATIVE
 
 
+def _output_named(args, what, example):
+    """-o must name something: an empty -o would quietly mean the current folder."""
+    from .errors import SymbackpropError
+
+    if not args.output.strip():
+        raise SymbackpropError(f"-o is empty: give the {what}, e.g. -o {example}")
+
+
 def cmd_codegen(args):
     from .codegen import write_module
 
+    _output_named(args, "module file to write", "output/grads.py")
     path = write_module(_network(args), args.output)
     print(path)
     return EXIT_OK
@@ -155,6 +197,8 @@ def cmd_check(args):
 
     if not 1 <= args.batch <= 1000:
         raise SymbackpropError(f"--batch {args.batch}: use between 1 and 1000 examples")
+    if args.seed < 0:
+        raise SymbackpropError(f"--seed {args.seed}: the seed is a whole number from 0 up, e.g. --seed 0")
     report = check(_network(args), batch=args.batch, seed=args.seed)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.text())
     return EXIT_OK if report.agree else EXIT_NEGATIVE
@@ -180,7 +224,7 @@ COMMANDS = {"derive": cmd_derive, "notes": cmd_notes, "verify": cmd_verify,
 def main(argv=None):
     parser = _build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_values_joined(sys.argv[1:] if argv is None else list(argv), parser))
         if args.version:
             from . import __version__
 

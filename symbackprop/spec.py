@@ -81,8 +81,9 @@ def _width(part, text, i):
     if not (digits.isascii() and digits.isdigit()):
         raise SymbackpropError(f"--sizes '{_shown(text)}': '{_shown(part, 20)}' is not a whole number of neurons "
                                "written with the digits 0-9")
-    if len(digits.lstrip("0")) > len(str(MAX_WIDTH)):
-        raise SymbackpropError(f"--sizes '{_shown(text)}': layer {i} has more than {MAX_WIDTH} neurons, the limit")
+    if len(digits.lstrip("0")) > 12:  # int() of thousands of digits is slow, then refused
+        raise SymbackpropError(f"--sizes '{_shown(text)}': layer {i} has a {len(digits.lstrip('0'))}-digit number of "
+                               f"neurons; the limit is {MAX_WIDTH}")
     return int(part)
 
 

@@ -25,6 +25,12 @@ BAD_NETWORKS = {
     "unknown cost": (["--cost", "hinge"], "unknown cost 'hinge'"),
     "cross-entropy on relu output": (["--activation", "relu", "--cost", "cross_entropy"],
                                      "use sigmoid on the last layer"),
+    "negative first width": (["--sizes", "-1,2"], "layer 0 has -1 neurons"),
+    "arabic-indic digits": (["--sizes", "٣,٤"], "'٣' is not a whole number of neurons written with the digits 0-9"),
+    "fullwidth digits": (["--sizes", "２,３"], "written with the digits 0-9"),
+    "thousands of digits": (["--sizes", "9" * 5000 + ",1"], "5000-digit number of neurons; the limit is 65536"),
+    "control character": (["--activation", "sig\x07moid"], "unknown activation 'sigU+0007moid'"),
+    "sizes without value": (["--sizes", "--cost", "quadratic"], "--sizes needs a value"),
 }
 
 
