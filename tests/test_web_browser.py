@@ -210,12 +210,13 @@ def test_code_page_highlights_and_downloads_the_module(page, base, tmp_path):
 
 
 def test_teacher_uploads_a_class_and_sees_the_chart(page, base, tmp_path):
+    weight, bias = r"\frac{\partial C_0}{\partial w^{(L)}}", r"\frac{\partial C_0}{\partial b^{(L)}}"  # the questions
     rows = ["id,question,formula",
-            f'ann,dC/dw,"{RIGHT}"',
-            f'bob,dC/dw,"{WRONG}"',
-            f'cat,dC/dw,"{WRONG}"',
-            r'dan,dC/db,"\frac{\partial C_0}{\partial b^{(L)}} = 2(a^{(L)} - y)"',
-            f'<b>eve</b>,dC/dw,"{UNREADABLE}"']
+            f'ann,{weight},"{RIGHT}"',
+            f'bob,{weight},"{WRONG}"',
+            f'cat,{weight},"{WRONG}"',
+            f'dan,{bias},"{bias} = 2(a^{{(L)}} - y)"',
+            f'<b>eve</b>,{weight},"{UNREADABLE}"']
     upload = tmp_path / "class.csv"
     upload.write_text("\n".join(rows) + "\n", encoding="utf-8")
     page.goto(base + "/grade")
