@@ -32,7 +32,7 @@ HAND_PARAMETERS = 40  # networks up to this many parameters get parameters with 
 HAND_WIDTH = 3  # the user's network is the hand example when no layer is wider and ...
 HAND_DEPTH = 3  # ... it has at most this many weight layers
 FD_ALL = 400  # parameters up to which every derivative is checked by finite differences
-MATRIX_LIMIT = 10  # a matrix is printed whole when neither side exceeds this
+MATRIX_ROWS, MATRIX_COLUMNS = 10, 6  # a matrix is printed whole up to this size (the page's width)
 COLUMN_LIMIT = 6  # a vector up to this many entries is printed as a column
 VECTOR_LIMIT = 64  # a vector up to this many entries is printed whole (as a table when long)
 RATE = 1.0  # the first learning rate tried for the gradient-descent step (halved until the cost drops)
@@ -406,11 +406,11 @@ def _cost_terms(derivation, net, acts, Y):
 
 @dataclass
 class Summary:
-    """A matrix too big to print: its shape, its top-left corner and its largest entry."""
+    """A matrix too big to print: its shape, a few entries of its top-left corner, its largest entry."""
 
     rows: int
     columns: int
-    corner: Grid
+    corner: list  # ((row, column), Number)
     largest: Number
     where: tuple  # (row, column) of the largest entry in absolute value
     zero_rows: int
@@ -420,7 +420,8 @@ class Summary:
 def summary(matrix):
     matrix = np.atleast_2d(matrix)
     row, col = np.unravel_index(int(np.argmax(np.abs(matrix))), matrix.shape)
-    return Summary(matrix.shape[0], matrix.shape[1], grid(matrix[:2, :3]), number(matrix[row, col]),
+    corner = [((r, c), number(matrix[r, c])) for r in range(min(2, matrix.shape[0])) for c in range(min(2, matrix.shape[1]))]
+    return Summary(matrix.shape[0], matrix.shape[1], corner, number(matrix[row, col]),
                    (int(row), int(col)), int(np.sum(np.all(matrix == 0, axis=1))))
 
 
@@ -479,7 +480,8 @@ def network_numbers(network, seed=SEED):
 
     def matrix(array, decimals=None):
         array = np.atleast_2d(array)
-        return grid(array, decimals) if max(array.shape) <= MATRIX_LIMIT else summary(array)
+        small = array.shape[0] <= MATRIX_ROWS and array.shape[1] <= MATRIX_COLUMNS
+        return grid(array, decimals) if small else summary(array)
 
     layers = []
     for layer in range(network.depth, 0, -1):
@@ -491,7 +493,7 @@ def network_numbers(network, seed=SEED):
             matrix(W, exact), _vector(params[f"b{layer}"], exact), _vector(back.delta[layer][0]),
             matrix(grads[f"W{layer}"]), float(np.linalg.norm(back.delta[layer][0])),
             float(np.linalg.norm(grads[f"W{layer}"])), [int(j) for j in np.flatnonzero(slope[0] == 0)], slope[0]))
-    small = max(network.width(0), network.width(network.depth)) <= MATRIX_LIMIT
+    small = max(network.width(0), network.width(network.depth)) <= COLUMN_LIMIT
     return dict(x=column(X[0], exact) if small else None, y=column(Y[0], exact) if small else None,
                 layers=layers, cost=number(numeric.cost(network, params, X, Y)), max_difference=Number(diff),
                 checked=checked, total=network.num_parameters, params=params, X=X, Y=Y, backward=back)

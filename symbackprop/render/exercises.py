@@ -2,9 +2,9 @@
 
 An exercise that asks for a formula names the network its ``symbackprop verify`` command
 checks the answer on.  That network is one where the usual mistakes show (DESIGN §3): at
-least 2 neurons in every layer, so that swapped indices j, k and a missing transpose give
-other numbers, and an activation whose slope is not constant, so that a missing σ' shows
-(:func:`witness`).  Each exercise also carries a typical wrong answer (:func:`mistake`: the
+least 2 neurons in every layer, all layers equally wide, so that swapped indices j, k and a
+missing transpose give other numbers (not an index past a layer's end), and an activation whose
+slope is not constant, so that a missing σ' shows (:func:`witness`).  Each exercise also carries a typical wrong answer (:func:`mistake`: the
 weight's indices swapped, the transpose left out, σ for σ', the sign), which the tests check
 that verify rejects.
 
@@ -28,7 +28,8 @@ from ..spec import DEFAULT_ACTIVATION, Network
 from .lessons import cancelling_costs
 
 LINE = 84  # characters per line of a command (the PDF's listing holds about 90)
-WIDTH = (2, 4)  # the widths of an exercise's network are clamped to this range
+WIDTH = (2, 4)  # a network whose layers are all this wide is its own exercises' network
+SQUARE = 3  # else the exercises run on one with every layer min(its widest, SQUARE) wide
 
 
 @dataclass
@@ -67,17 +68,15 @@ def verify_latex(expr):
     return latex(expr).replace(r"\sigma'", r"\sigma^{\prime}")
 
 
-_CONTROL_WORD = re.compile(r"\\[A-Za-z]+$")
-
-
 def _safe_break(before, after):
     """May a line break fall between these two tokens?  Only where gluing them together (a PDF
-    viewer that drops the line break) reads the same as with a space."""
-    if not before or not after:
+    viewer that drops the line break) reads the same as with a space: not inside a control word
+    (\\partial C), a number (2 3) or after a backslash."""
+    if not before or not after or before.endswith("\\"):
         return False
-    if before[-1] in "})]=+-" or after[0] in "=+":
-        return not (before[-1] == "-" and after[0] == "-")
-    return after[0] == "\\" and not before.endswith("\\") and not _CONTROL_WORD.search(before)
+    if after[0].isalnum():
+        return before[-1] in "})]=+-"
+    return True
 
 
 def wrap(formula, width):
@@ -122,10 +121,15 @@ def _activations(network):
 
 
 def witness(network):
-    """The network index exercises are checked on: this one, with widths clamped to 2..4 and
-    activations whose slope varies (it is this network itself when it already is like that)."""
+    """The network index exercises are checked on: every layer equally wide (2 to 3 neurons; this
+    network itself when its layers already are, 2 to 4 wide), so that j and k range alike and a
+    swapped index or a missing transpose gives other numbers instead of leaving a layer, and
+    activations whose slope varies."""
     low, high = WIDTH
-    sizes = tuple(min(max(w, low), high) for w in network.sizes)
+    if len(set(network.sizes)) == 1 and low <= network.sizes[0] <= high:
+        sizes = network.sizes
+    else:
+        sizes = (min(max(max(network.sizes), low), SQUARE),) * len(network.sizes)
     out = Network(sizes, _activations(network), network.cost)
     out.validate()
     return out
@@ -140,22 +144,14 @@ def chain_witness(network):
 
 def cancelling_network(network):
     """A network (a witness) whose cost's slope cancels its output activation's σ': this one if
-    it does, else this one with a cost that cancels its output activation, else with the first
-    activation and cost of the registries that do."""
+    it does, else this one with a cost that cancels its output activation; None when no cost
+    of the registry cancels it (the exercise is then about another network's activation, and
+    left out)."""
     base = witness(network)
     if derive(base).output_error_cancels:
         return base
     for cost in cancelling_costs(base):
         return Network(base.sizes, base.activations, cost.name)
-    for name in activations.REGISTRY:
-        probe = Network(base.sizes, base.activations[:-1] + (name,), base.cost)
-        for cost in cancelling_costs(probe):
-            out = Network(base.sizes, base.activations[:-1] + (name,), cost.name)
-            try:
-                out.validate()
-            except SymbackpropError:
-                continue
-            return out
     return None
 
 
@@ -176,12 +172,9 @@ def _sigma_for_slope(expr):
     return _replace(expr, {p: nt.sigma(p.args[0]) for p in primes})
 
 
-def mistake(expr, slope_first=False):
+def mistake(expr):
     """A typical wrong version of ``expr``: a weight's indices swapped (w_kj for w_jk), else the
-    transpose left out, else j and k swapped, else σ for σ', else the opposite sign.
-    ``slope_first``: σ for σ' before anything else (where swapped indices could leave the layer)."""
-    if slope_first and expr.atoms(nt.sigma_prime):
-        return _sigma_for_slope(expr)
+    transpose left out, else j and k swapped, else σ for σ', else the opposite sign."""
     if any(e.base == nt.w and len(e.indices) == 3 for e in expr.atoms(sp.Indexed)):
         return _swap_weight_indices(expr)
     transposed = list(expr.atoms(nt.Transposed))
@@ -197,8 +190,8 @@ def mistake(expr, slope_first=False):
 
 # The exercises ------------------------------------------------------------------------------
 
-def _formula(key, lhs, answer, network, own, slope_first=False, **data):
-    return Exercise(key, lhs, answer, network, mistake(answer, slope_first), dict(data, own=own))
+def _formula(key, lhs, answer, network, own, **data):
+    return Exercise(key, lhs, answer, network, mistake(answer), dict(data, own=own))
 
 
 def _written_out(derivation, network, back):
@@ -245,8 +238,7 @@ def exercises(derivation, chain_of, hand=None, counts=None):
         out.append(_formula("bp2", bp2.index_lhs, bp2.index_rhs, multi, own))
         back = min(2, net.depth - 1)
         lhs, rhs = _written_out(multi_d, multi, back)
-        # (swapped indices in a nested sum could point past a layer of another width)
-        out.append(_formula("written_out", lhs, rhs, multi, own, slope_first=True, back=back))
+        out.append(_formula("written_out", lhs, rhs, multi, own, back=back))
         out.append(_formula("transpose", bp2.matrix_lhs, bp2.matrix_rhs, multi, own))
     cancel = cancelling_network(net)
     if cancel is not None:

@@ -260,7 +260,7 @@ def paths_figure(derivation):
     if m - 1 not in layers:  # a deep network where the paths lie in the skipped middle
         layers = [0, None, m - 1, m, None, depth] if m < depth - 1 else [0, None, m - 1, m, depth]
         layers = [n for i, n in enumerate(layers) if n is None or n not in layers[:i]]
-    dx = min(3.2, 12.0 / (len(layers) - 1))
+    dx = min(3.2, 13.0 / (len(layers) - 1))
     dy = 1.15
     bottom = -(max(len(_shown(net.width(n))) for n in layers if n is not None) - 1) * dy / 2 - 1.0
     columns = []
@@ -299,10 +299,11 @@ def paths_figure(derivation):
         for src_j, src in before.items():
             for dst_j, dst in after.items():
                 if layers[i] == m and src_j == 0:
-                    labelled = dst_j == 0 or dst_j == max(after)
-                    upper = dst.y >= src.y
-                    fig.edge(src, dst, nt.w[label_m, dst_j, nt.k] if labelled else None, "strong",
-                             "above" if upper else "below", 0.7)
+                    # the first path labelled above its arrow, the last one below and to the left of
+                    # its arrow's end, where only faint lines pass (the label's white box covers them)
+                    first, last = dst_j == 0, dst_j == max(after) and dst_j != 0
+                    fig.edge(src, dst, nt.w[label_m, dst_j, nt.k] if first or last else None, "strong",
+                             "above" if first else "below left", 0.5 if first else 0.8)
                 elif layers[i] > m:
                     fig.edge(src, dst, None, "arrow")
                 else:

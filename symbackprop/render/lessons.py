@@ -21,15 +21,16 @@ from ..spec import Network
 from .example import number
 
 TRENDS = ((0.1, "vanishing"), (0.5, "shrinking"), (2.0, "steady"), (10.0, "growing"), (float("inf"), "exploding"))
-"""How the first layer's gradient compares with the last one's: below 0.1 times it, vanishing ..."""
+"""How the error of layer 1 compares with the output layer's: below 0.1 times it, vanishing ..."""
 
 
 @dataclass
 class Vanishing:
-    first: object  # Number: ‖∂C₀/∂w⁽¹⁾‖
-    last: object  # ‖∂C₀/∂w⁽ᴸ⁾‖
-    ratio: object  # first / last
+    first: object  # Number: ‖δ⁽¹⁾‖, the error of layer 1
+    last: object  # ‖δ⁽ᴸ⁾‖
+    ratio: object  # first / last: what BP2 did to the error on its way back
     per_layer: object  # the ratio's (L−1)-th root
+    gradient_ratio: object  # ‖∂C₀/∂w⁽¹⁾‖ / ‖∂C₀/∂w⁽ᴸ⁾‖ (the activations feeding each layer come in too)
     trend: str  # a name of TRENDS
     slopes: list  # (activation entry, Number largest σ')
 
@@ -73,17 +74,19 @@ def counts(network):
 
 
 def vanishing(network, numbers, curves):
+    """How the error's length changes from the output layer back to layer 1 (BP2's work)."""
     layers = {item.number: item for item in numbers["layers"]}
     if network.depth < 2:
         return None
-    first, last = layers[1].grad_norm, layers[network.depth].grad_norm
-    if last == 0 or first == 0:
+    first, last = layers[1].delta_norm, layers[network.depth].delta_norm
+    grad_first, grad_last = layers[1].grad_norm, layers[network.depth].grad_norm
+    if last == 0 or first == 0 or grad_last == 0:
         return None
     ratio = first / last
     trend = next(name for limit, name in TRENDS if ratio < limit)
     slopes = [(c.entry, number(c.largest_slope)) for c in curves]
     return Vanishing(number(first), number(last), number(ratio), number(ratio ** (1 / (network.depth - 1))),
-                     trend, slopes)
+                     number(grad_first / grad_last), trend, slopes)
 
 
 def off_neurons(network, numbers):

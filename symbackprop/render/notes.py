@@ -202,13 +202,16 @@ def _cost_displays(derivation):
     display form, checked to be the derivation's own term)."""
     cost = derivation.network.cost_entry
     a, y = derivation.output_error_symbols
-    term = cost.display_term(a, y)
-    if sp.simplify(plain(term) - plain(derivation.cost_term)) != 0:  # a wrong display form cannot pass
-        term = derivation.cost_term
-    j = nt.j
-    chain = ordered_xreplace(term, {a: nt.a[nt.L], y: nt.target})
-    indexed = sp.Sum(ordered_xreplace(term, {a: nt.a[nt.L, j], y: nt.y[j]}), (j, 0, nt.n[nt.L] - 1))
-    return dict(chain=chain, indexed=indexed, term=term)
+    term = cost.display_term
+    if sp.simplify(plain(term(a, y)) - plain(derivation.cost_term)) != 0:  # a wrong display form cannot pass
+        term = cost.per_neuron
+    j, limits = nt.j, (nt.j, 0, nt.n[nt.L] - 1)
+    each = term(nt.a[nt.L, j], nt.y[j])
+    if isinstance(each, sp.Mul) and each.args[0] == -1:  # −Σ [...] rather than Σ −[...]
+        indexed = sp.Mul(-1, sp.Sum(sp.Mul(*each.args[1:], evaluate=False), limits), evaluate=False)
+    else:
+        indexed = sp.Sum(each, limits)
+    return dict(chain=term(nt.a[nt.L], nt.target), indexed=indexed)
 
 
 def _transpose(network):

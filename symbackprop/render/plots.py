@@ -150,10 +150,15 @@ class Panel:
         return out
 
     def legend_px(self):
-        """(x, y, series) of each legend entry, in a row under the axis."""
-        entries = [s for s in self.series if s.legend is not None]
-        step = (self.width - LEFT - RIGHT) / max(1, len(entries))
-        return [(round(LEFT + i * step, 1), PANEL_HEIGHT + 6, s) for i, s in enumerate(entries)]
+        """(x, y, series) of each legend entry, in a row under the axis, each as wide as its words."""
+        out, x = [], 12.0
+        for s in self.series:
+            if s.legend is None:
+                continue
+            out.append((round(x, 1), PANEL_HEIGHT + 12, s))
+            x += 26 + 12 * 0.5 * sum(len(p if isinstance(p, str) else text(p) if not hasattr(p, "text") else p.text())
+                                      for p in s.legend) + 18
+        return out
 
 
 @dataclass
@@ -236,6 +241,11 @@ class ActivationCurve:
         return float(np.max(self.sigma_prime))
 
     @property
+    def can_die(self):
+        """Whether the slope is exactly 0 somewhere on the plot (a neuron there passes nothing back)."""
+        return bool(np.any(self.sigma_prime == 0))
+
+    @property
     def flat(self):
         return _regions(self.z, self.sigma_prime < FLAT * self.largest_slope)
 
@@ -266,7 +276,7 @@ def activation_plot(curves):
         series = [Series(list(zip(c.z, c.sigma)), "line", "blue", [c.slope.named]),
                   Series(list(zip(c.z, c.sigma_prime)), "dashed", "red", [Primed(c.slope)])]
         if c.marks:
-            series.append(Series(c.marks, "marks", "red", ["the worked example's neurons"]))
+            series.append(Series(c.marks, "marks", "red", ["the example's neurons"]))
         ymin, ymax = _padded(np.concatenate([c.sigma, c.sigma_prime]))
         ymin, ymax = min(ymin, -0.1), max(ymax, 1.1)
         xmin, xmax = float(c.z[0]), float(c.z[-1])
@@ -310,14 +320,17 @@ def descent_plot(hand):
     ts = np.linspace(0, 2 * rate, DESCENT_POINTS)
     costs = [numeric.cost(net, {k: params[k] - t * grads[k] for k in params}, X, Y) for t in ts]
     start = costs[0]
-    tangent = [(0.0, start), (float(ts[-1]), start - float(ts[-1]) * squared)]
-    ymin, ymax = _padded(costs + [tangent[1][1]])
+    ymin, ymax = _padded(costs)
+    ymin = min(ymin, start - float(ts[-1]) * squared)
     ymin = max(ymin, min(costs) - 0.3 * (max(costs) - min(costs) + 1e-9))
+    # the tangent up to where it leaves the axis, so that both targets draw the same segment
+    end = min(float(ts[-1]), (start - ymin) / squared) if squared > 0 else float(ts[-1])
+    tangent = [(0.0, start), (end, start - end * squared)]
     steps = [(0.0, start), (rate, float(hand["cost_after"].value))]
     t = sp.Symbol("t")
-    series = [Series(list(zip(ts, costs)), "line", "blue", ["the cost after a step of size ", t]),
-              Series(tangent, "dashed", "gray", ["the slope at 0"]),
-              Series(steps, "marks", "red", ["before and after the step"])]
+    series = [Series(list(zip(ts, costs)), "line", "blue", ["cost after a step of size ", t]),
+              Series(tangent, "dashed", "gray", ["its slope at 0"]),
+              Series(steps, "marks", "red", ["the step taken"])]
     panel = Panel(["the cost ", nt.C0, " along the step"], t, None, 0.0, float(ts[-1]), ymin, ymax, series,
                   _nice_ticks(0.0, float(ts[-1])), _nice_ticks(ymin, ymax, 4))
     return Plot("descent", [panel])

@@ -1,0 +1,141 @@
+"""The notes' exercises: every command verifies its answer (exit 0) and rejects a typical wrong
+one (a swapped j/k, a missing transpose, σ for σ') with exit 1, on a network where such mistakes
+show; the commands survive being copied from the PDF (lines glued together).
+
+The commands run in-process through the CLI's ``main`` (the same argument parsing and exit
+codes as the installed command, without a Python start-up per command).
+"""
+
+import contextlib
+import io
+import re
+import shlex
+
+import pytest
+import sympy as sp
+
+from symbackprop import activations, cli
+from symbackprop import notation as nt
+from symbackprop.render import exercises as ex_module
+from symbackprop.render import notes
+from symbackprop.spec import Network
+
+pytest.importorskip("symbackprop.verifier")
+
+NETWORKS = {
+    "chain": ("1,1,1,1", None, None),
+    "lectures": ("3,3,2", None, None),
+    "cross-entropy": ("4,4,4,2", "relu,tanh,sigmoid", "cross_entropy"),
+    "identity": ("2,1", "identity", "half_quadratic"),
+    "deep-tanh": ("1,1,1,1,1,1,1", "tanh", "half_quadratic"),
+    "wide": ("784,30,10", "relu,sigmoid", "cross_entropy"),
+    "leaky": ("3,2,4,2", "leaky_relu,softplus,sigmoid", "quadratic"),
+}
+
+
+def _run(command):
+    argv = shlex.split(command.replace("\\\n", " "))
+    assert argv[:2] == ["symbackprop", "verify"]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv[1:])
+    return code, out.getvalue() + err.getvalue()
+
+
+@pytest.fixture(scope="module", params=list(NETWORKS), ids=list(NETWORKS))
+def exercises(request):
+    return Network.parse(*NETWORKS[request.param]), notes.context(Network.parse(*NETWORKS[request.param]))["exercises"]
+
+
+def test_every_answer_verifies_and_every_mistake_is_rejected(exercises):
+    _, items = exercises
+    formulas = [ex for ex in items if ex.formula]
+    assert len(formulas) >= 6
+    for ex in formulas:
+        code, out = _run(ex.answer_command)
+        assert code == 0, (ex.key, ex.answer_command, out)
+        assert "EQUIVALENT" in out
+        code, out = _run(ex.wrong_command)
+        assert code == 1, (ex.key, ex.wrong_command, out)
+
+
+def test_the_mistakes_are_the_typical_ones(exercises):
+    net, items = exercises
+    by_key = {ex.key: ex for ex in items}
+    weight = by_key["weight"]  # j and k swapped
+    assert weight.wrong.free_symbols >= {nt.j, nt.k} and weight.wrong != weight.answer
+    paths = by_key["paths"]  # w_kj for w_jk
+    ws = [e for e in paths.wrong.atoms(sp.Indexed) if e.base == nt.w]
+    assert ws and all(e.indices[1:] == (nt.k, nt.j) for e in ws)
+    if "transpose" in by_key:  # the transpose left out
+        t = by_key["transpose"]
+        assert t.answer.atoms(nt.Transposed) and not t.wrong.atoms(nt.Transposed)
+
+
+def test_index_exercises_run_on_networks_where_index_mistakes_show(exercises):
+    net, items = exercises
+    z = sp.Symbol("z")
+    for ex in items:
+        if not ex.formula:
+            continue
+        for name in ex.network.activations:  # a missing σ' shows only where σ' is not constant
+            assert not activations.get(name).derivative(z).is_number
+        if ex.key.startswith("chain"):
+            assert ex.network.one_neuron_per_layer and ex.network.depth == net.depth
+        else:
+            assert min(ex.network.sizes) >= 2 and ex.network.depth == net.depth
+
+
+def test_every_formula_exercise_states_its_network(exercises):
+    net, items = exercises
+    md = notes.render_notes(net, "markdown")
+    section = md[md.index("## 13."):md.index("## 14.")]
+    for ex in items:
+        if ex.formula:
+            assert ex.command in section
+            states = "this network" if ex.network == net else notes.title(ex.network)
+            assert f"Check it on {states}" in section or f"Check it on the one-neuron chain {states}" in section \
+                or f"Check it on the network {states}" in section
+
+
+def test_commands_survive_a_copy_from_the_pdf(exercises):
+    """Lines break only at spaces where gluing them (a viewer that drops the line break) or
+    joining them with a space reads the same, and no line is longer than the listing."""
+    _, items = exercises
+    for ex in items:
+        if not ex.formula:
+            continue
+        lines = ex.answer_command.splitlines()
+        assert max(len(line) for line in lines) <= ex_module.LINE + 6
+        quoted = ex.answer_command[ex.answer_command.index("'"):]
+        parts = [line.strip() for line in quoted.splitlines()]
+        for glue in ("", " "):
+            command = ex.answer_command[:ex.answer_command.index("'")] + glue.join(parts)
+            code, out = _run(command)
+            assert code == 0, (glue, command, out)
+
+
+@pytest.mark.parametrize("before, after, safe", [
+    (r"\partial", "C_0}", False), ("a^{(L)}", r"\sigma'(z)", True), ("2", "(a", True), ("=", "a", True),
+    ("}", "2", True), ("2", "3", False), (r"\sum_{j}", "w", True), (r"\odot", r"\sigma'", True), (r"x\\", "(a", False)])
+def test_safe_breaks(before, after, safe):
+    assert ex_module._safe_break(before, after) is safe
+
+
+def test_numeric_exercises_use_the_worked_examples_numbers():
+    ctx = notes.context(Network.parse("3,3,2"))
+    number = next(ex for ex in ctx["exercises"] if ex.key == "number")
+    hand = ctx["hand"]
+    assert float(number.data["value"]) == pytest.approx(float(hand["grads"]["W1"][0, 1]))
+    assert float(number.data["value"]) == pytest.approx(float(number.data["a"]) * float(number.data["delta"]), rel=1e-3)
+    cheap = next(ex for ex in ctx["exercises"] if ex.key == "cheap")
+    assert cheap.data["counts"].forward == 3 * 3 + 3 * 2
+
+
+def test_the_cancellation_exercise_is_left_out_where_no_cost_cancels():
+    ctx = notes.context(Network.parse("2,3,2", "tanh"))
+    assert "cancel" not in [ex.key for ex in ctx["exercises"]]
+    ctx = notes.context(Network.parse("2,3,2", "sigmoid", "quadratic"))
+    cancel = next(ex for ex in ctx["exercises"] if ex.key == "cancel")
+    assert cancel.network.cost != "quadratic" and notes.derive(cancel.network).output_error_cancels
+    assert re.search(r"a\^\{\(L\)\}_\{j\} - y_\{j\}", cancel.answer_command)
