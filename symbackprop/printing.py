@@ -324,6 +324,9 @@ class NotationTextPrinter(StrPrinter):
     def _print_Heaviside(self, expr):
         return f"θ({self._print(expr.args[0])})"
 
+    def _print_KroneckerDelta(self, expr):
+        return f"δ_{''.join(self._print(a) for a in expr.args)}"
+
     def _print_Symbol(self, expr):
         return {"delta": "δ", "sigma": "σ", "lambda": "λ"}.get(expr.name, expr.name)
 
