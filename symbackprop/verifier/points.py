@@ -76,13 +76,28 @@ class Point:
         self.dZ = [None] + [np.asarray(v[0], dtype=float) for v in back.delta[1:]]
         self.dW = [None] + [np.outer(self.dZ[layer], self.a[layer - 1]) for layer in range(1, depth + 1)]
         self.dB = self.dZ
+        # λ and n of a regularised cost: any values do, as long as a formula cannot be right without them
+        self.lam, self.n = 0.3 + 0.17 * seed, 7 + 3 * seed
 
     def sigma(self, layer, v):
+        """σ of layer ``layer`` at v; for softmax (not element-wise) v must be the layer's whole z."""
         return self.network.activation(layer).numpy(v)
 
     def sigma_prime(self, layer, v):
+        """σ'(v); for softmax, which has a Jacobian and no σ', the diagonal a_j(1 − a_j) a student
+        writing σ'(z^{(L)}) means (v the layer's whole z)."""
+        entry = self.network.activation(layer)
+        if not entry.elementwise:
+            a = entry.numpy(np.asarray(v, dtype=float))
+            return a * (1 - a)
         slope = numeric.slope_of_z(self.network.activations[layer - 1])(v)
         return np.asarray(slope, dtype=float) * np.ones_like(v, dtype=float)
+
+    def penalty_slope(self, layer):
+        """(λ/n) penalty'(W^{(l)}) of the network's regulariser at this point's λ and n (0 without)."""
+        W = self.W[layer]
+        return sum((self.lam / self.n * entry.numpy_slope(W) for entry, _ in self.network.regularisers),
+                   np.zeros_like(W))
 
     # values ---------------------------------------------------------------------------------
     def table(self, kind):
@@ -93,12 +108,15 @@ class Point:
         return {"a": self.dA, "z": self.dZ, "w": self.dW, "b": self.dB}[kind]
 
     def derivative(self, numerator, var_kind, var_layer, var_index):
-        """∂numerator/∂var at this point; numerator is 'C' or (kind, layer, index)."""
-        if numerator == "C":
+        """∂numerator/∂var at this point; numerator is 'C' (the cost of a formula's C: with a
+        regulariser, C₀ and its share of the penalty), 'C0' (C₀, C_x) or (kind, layer, index)."""
+        if numerator in ("C", "C0"):
+            g = self.cost_gradient(var_kind)[var_layer]
+            if numerator == "C" and var_kind == "w":
+                g = g + self.penalty_slope(var_layer)
             if var_index is None:
-                g = self.cost_gradient(var_kind)[var_layer]
                 return g.reshape(-1, 1) if g.ndim == 1 else g
-            return float(self.cost_gradient(var_kind)[var_layer][tuple(var_index)])
+            return float(g[tuple(var_index)])
         kind, layer, index = numerator
         if var_kind == kind and var_layer == layer:
             return 1.0 if tuple(var_index) == tuple(index) else 0.0

@@ -156,7 +156,11 @@ def _values(network, point):
             z = [mpmath.fsum([mpmath.mpf(float(W[j, k])) * acts[-1][k] for k in range(W.shape[1])])
                  + mpmath.mpf(float(B[j])) for j in range(W.shape[0])]
             zs.append(z)
-            acts.append([sigma(v) for v in z])
+            if network.activation(layer).elementwise:
+                acts.append([sigma(v) for v in z])
+            else:  # softmax: e(z_j) over Σ_k e(z_k)
+                total = mpmath.fsum([sigma(v) for v in z])
+                acts.append([sigma(v) / total for v in z])
             for j in range(W.shape[0]):
                 values[nt.b[layer, j]] = mpmath.mpf(float(B[j]))
                 values.update({nt.w[layer, j, k]: mpmath.mpf(float(W[j, k])) for k in range(W.shape[1])})
@@ -165,7 +169,12 @@ def _values(network, point):
         d_a = [slope(a, t) for a, t in zip(acts[depth], y)]
         for layer in range(depth, 0, -1):
             _, sigma_prime = _functions(network.activations[layer - 1])
-            delta = [d * sigma_prime(z) for d, z in zip(d_a, zs[layer])]
+            if network.activation(layer).elementwise:
+                delta = [d * sigma_prime(z) for d, z in zip(d_a, zs[layer])]
+            else:  # Jᵀ ∂C/∂a with J_ij = a_i(δ_ij − a_j)
+                a = acts[layer]
+                dot = mpmath.fsum([ai * d for ai, d in zip(a, d_a)])
+                delta = [ai * (d - dot) for ai, d in zip(a, d_a)]
             W = point.params[f"W{layer}"]
             for j, d in enumerate(delta):
                 values[nt.delta[layer, j]] = d
@@ -179,6 +188,7 @@ def _values(network, point):
             if layer:
                 values.update({nt.z[layer, j]: v for j, v in enumerate(zs[layer])})
         values.update({nt.y[j]: v for j, v in enumerate(y)})
+        values.update({nt.lam: mpmath.mpf(point.lam), nt.n_examples: mpmath.mpf(point.n)})
     cached = ({key: sp.Float(v, DIGITS + 10) for key, v in values.items()},
               {key: sp.Float(v, DIGITS + 10) for key, v in partials.items()})
     point._precise = cached
@@ -193,6 +203,8 @@ def _bind(expr, network):
             if len(layers) != 1 or not next(iter(layers)).is_Integer:
                 raise ValueError("no layer")
             layer = int(next(iter(layers)))
+            if not network.activation(layer).elementwise:
+                raise ValueError("softmax has a Jacobian, not a σ' of one z: double precision decides")
             return _Apply(sp.Symbol(network.activations[layer - 1]), sp.Integer(which), arg)
         return at
     return expr.replace(nt.sigma, apply(0)).replace(nt.sigma_prime, apply(1))
@@ -229,7 +241,11 @@ def difference(rhs, lhs, env, point, network, shorthand):
             (variable, _), = d.variable_count
             if variable not in partials:
                 return None
-            expr = expr.xreplace({d: partials[variable]})
+            value = partials[variable]
+            if d.expr == nt.C and variable.base == nt.w:  # C: C₀ with the regulariser's share
+                value = value + sum((point.lam / point.n * entry.slope(sp.Float(float(values[variable]), DIGITS + 10))
+                                     for entry, _ in network.regularisers), sp.Integer(0))
+            expr = expr.xreplace({d: value})
         if sp.count_ops(expr) > MAX_OPS:
             return None
         sides.append(expr)
