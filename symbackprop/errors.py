@@ -27,4 +27,5 @@ class FormulaError(SymbackpropError):
         """The formula with a caret under the offending column, or '' when unknown."""
         if self.formula is None or self.position is None:
             return ""
-        return f"  {self.formula}\n  {' ' * self.position}^"
+        shown = "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in self.formula)  # no raw BEL
+        return f"  {shown}\n  {' ' * self.position}^"

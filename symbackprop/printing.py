@@ -117,6 +117,17 @@ def _compact(s):
     return s.replace(" ", "")
 
 
+HUGE_BITS = 3300
+"""Integers longer than this (about 1,000 digits) are described, not written out: Python refuses to
+convert one of more than 4,300 digits to text, and no formula needs one."""
+
+
+def _huge(n):
+    """'a number of about 6001 digits' for an integer too long to write out, else None."""
+    bits = abs(int(n)).bit_length()
+    return f"a number of about {int(bits * 0.30103) + 1} digits" if bits > HUGE_BITS else None
+
+
 def _hadamard_factor(printer, factor, brackets):
     """A factor of X ⊙ Y: a matrix product or a sum gets brackets, (w^T δ) ⊙ σ'(z)."""
     if isinstance(factor, (nt.MatrixProduct, sp.Add, sp.Mul)):
@@ -160,6 +171,10 @@ class NotationLatexPrinter(LatexPrinter):
         (var, count), = expr.variable_count
         num = self._print(expr.expr)
         return rf"\frac{{\partial {num}}}{{\partial {self._print(var)}}}"
+
+    def _print_Integer(self, expr):
+        huge = _huge(expr)
+        return rf"\text{{({huge})}}" if huge else self._print_Rational(expr)
 
     def _print_Pow(self, expr, *args, **kwargs):
         # a^{(L)}_{j} squared: bracket the base, or TeX sees a double superscript
@@ -268,6 +283,10 @@ class NotationTextPrinter(StrPrinter):
         (var, count), = expr.variable_count
         return f"∂{self._print(expr.expr)}/∂{self._print(var)}"
 
+    def _print_Integer(self, expr):
+        huge = _huge(expr)
+        return f"({huge})" if huge else self._print_Rational(expr)
+
     def _print_OrderedMul(self, expr):
         return "·".join(_factor(self, f, i == len(expr.args) - 1, "({})") for i, f in enumerate(expr.args))
 
@@ -289,6 +308,8 @@ class NotationTextPrinter(StrPrinter):
         return out
 
     def _print_Pow(self, expr, rational=False):
+        if isinstance(expr.base, nt.grad_a_C):  # (∇_a C)^2, not ∇_a C^2
+            return f"(∇_a C)^{self.parenthesize(expr.exp, PRECEDENCE['Pow'], strict=True)}"
         return super()._print_Pow(expr, rational).replace("**", "^")
 
     def _print_Sum(self, expr):

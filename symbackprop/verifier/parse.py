@@ -145,6 +145,25 @@ def _examples_power(factor):
     return 0, factor
 
 
+def summed_out(expr):
+    """``expr`` with each Σ_k (… δ_{jk} …) written as (…) at k = j: differentiating Σ_k (a_k − y_k)² by a_j
+    gives Σ_k 2(a_k − y_k) δ_{jk}, which is 2(a_j − y_j) (j and k count neurons of the same layer)."""
+    if not isinstance(expr, sp.Basic) or not expr.args:
+        return expr
+    expr = expr.func(*[summed_out(a) for a in expr.args]) if not isinstance(expr, sp.Sum) else expr
+    if not isinstance(expr, sp.Sum):
+        return expr
+    function, limits = summed_out(expr.function), list(expr.limits)
+    for delta in [f for f in sp.Mul.make_args(function) if isinstance(f, sp.KroneckerDelta)]:
+        for var, *_ in limits:
+            if var in delta.indices and len(set(delta.indices)) == 2:
+                other = next(i for i in delta.indices if i != var)
+                function = sp.Mul(*[f for f in sp.Mul.make_args(function) if f is not delta]).xreplace({var: other})
+                limits = [limit for limit in limits if limit[0] != var]
+                break
+    return sp.Sum(function, *limits) if limits else function
+
+
 # The transformer: one method per grammar rule ------------------------------------------------
 
 class ToSympy(Transformer_NonRecursive):
@@ -765,7 +784,7 @@ class ToSympy(Transformer_NonRecursive):
                 self.fail(f"{printing.latex(element)} depends on {printing.latex(variable)} through the network, so "
                           f"this derivative needs the chain rule; write it as a product of derivatives such as "
                           f"\\frac{{\\partial z}}{{\\partial w}}", pos)
-        result = sp.diff(plain(expr), variable)
+        result = summed_out(sp.diff(plain(expr), variable))
         if result.has(sp.Derivative, sp.Subs):
             self.fail("the derivative of σ' (a second derivative) is not read", pos)
         self.notes.append(f"∂({printing.text(expr)})/∂{printing.text(variable)} read as its derivative, "
@@ -795,7 +814,7 @@ class ToSympy(Transformer_NonRecursive):
 
 _FRIENDLY = {"RPAR": "')'", "LPAR": "'('", "RBRACE": "'}'", "LBRACE": "'{'", "RSQB": "']'", "LSQB": "'['",
              "EQUAL": "'='", "PLUS": "'+'", "MINUS": "'-'", "LETTER": "a letter", "NUMBER": "a number",
-             "CARET": "'^'", "UNDERSCORE": "'_'", "COMMA": "','", "SLASH": "'/'", "QUOTE": "'",
+             "CARET": "'^'", "UNDERSCORE": "'_'", "COMMA": "','", "SLASH": "'/'", "QUOTE": "a prime '",
              "MUL": r"\cdot", "ODOT": r"\odot", "FRAC": r"\frac", "OVER": r"\over", "PARTIAL": r"\partial",
              "SIGMA": r"\sigma", "CAPITAL_SIGMA": r"\Sigma'", "DIAG": r"\operatorname{diag}", "DELTA": r"\delta",
              "NABLA": r"\nabla", "SUM": r"\sum", "EXP": r"\exp", "LN": r"\ln", "TANH": r"\tanh", "ELL": r"\ell",
@@ -832,6 +851,8 @@ def _syntax_error(e, text):
         hint = f"; {_CHARACTER_HINTS[ch]}" if ch in _CHARACTER_HINTS else ""
         return formula_error(f"cannot read '{shown(ch)}' here{hint}", text, pos)
     if isinstance(e, UnexpectedToken):
+        if text[:e.token.start_pos].rstrip().endswith("\\Sigma"):  # \Sigma_j for \sum_j
+            return formula_error(_TOKEN_HINTS["CAPITAL_SIGMA"], text, e.token.start_pos)
         if e.token.type in _TOKEN_HINTS:
             return formula_error(f"unexpected '{shown(str(e.token), 30)}': {_TOKEN_HINTS[e.token.type]}", text,
                                  e.token.start_pos)

@@ -89,10 +89,10 @@ def neuron_positions(element):
 
 
 def free_indices(expr):
-    """Neuron-index symbols not bound by a sum."""
+    """Neuron-index symbols not bound by a sum (in quantities, and in a Kronecker δ_{jk} of a derivative)."""
     if isinstance(expr, sp.Sum):
         return free_indices(expr.function) - {limit[0] for limit in expr.limits}
-    if isinstance(expr, sp.Indexed):
+    if isinstance(expr, (sp.Indexed, sp.KroneckerDelta)):
         return {s for i in expr.indices for s in as_expr(i).free_symbols if nt.is_index_symbol(s)}
     out = set()
     for arg in expr.args:

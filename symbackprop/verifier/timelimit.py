@@ -18,7 +18,47 @@ DEFAULT = 2.0
 
 
 class TooCostly(Exception):
-    """Raised inside the computation when the time is up."""
+    """Raised inside the computation when the time is up; ``stage`` says what it was doing."""
+
+    def __init__(self, stage="", network=None):
+        super().__init__(stage)
+        self.stage, self.network = stage, network
+
+
+STAGES = (("points.py", "points"), ("numeric.py", "points"), ("derivation.py", "derive"), ("evaluate.py", "sums"))
+"""Which step a frame of the computation belongs to, by its module: the message says what took long."""
+
+
+def stage_of(frame):
+    """(stage, network) of the innermost step of ``frame``'s stack that STAGES names, else ('', None)."""
+    stage = ""
+    while frame is not None:
+        name = frame.f_code.co_filename.rsplit("/", 1)[-1]
+        for module, step in STAGES:
+            if not stage and name == module and (step != "sums" or frame.f_code.co_name in ("over", "total")):
+                stage = step
+        network = frame.f_locals.get("network") or getattr(frame.f_locals.get("self"), "network", None)
+        if stage and hasattr(network, "num_parameters"):
+            return stage, network
+        frame = frame.f_back
+    return stage, None
+
+
+def message(seconds, stage, network):
+    """What took longer than ``seconds``, in the user's terms, and what to do about it."""
+    size = f" ({network.num_parameters:,} parameters)" if getattr(network, "num_parameters", None) else ""
+    if stage == "points":
+        return (f"this network{size} is too large to check a formula on within {seconds:g} s: computing its values "
+                "at the sample points takes longer; check the formula on a smaller network with --sizes, or allow "
+                "more time with --time-limit")
+    if stage == "derive":
+        return (f"deriving backpropagation for this network{size} takes longer than {seconds:g} s; check the "
+                "formula on a smaller network with --sizes, or allow more time with --time-limit")
+    if stage == "sums":
+        return (f"this formula is too costly to decide within {seconds:g} s: its sums have too many terms on this "
+                "network; check it on a smaller network with --sizes")
+    return (f"this formula is too costly to decide within {seconds:g} s; simplify it, or check it on a smaller "
+            "network with --sizes")
 
 
 def _can_interrupt():
@@ -32,17 +72,15 @@ def limit(seconds, formula=None):
     interrupt = _can_interrupt() and signal.getitimer(signal.ITIMER_REAL)[0] == 0  # never nest timers
 
     def expire(signum, frame):
-        raise TooCostly()
+        raise TooCostly(*stage_of(frame))
 
     if interrupt:
         previous = signal.signal(signal.SIGALRM, expire)
         signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield deadline
-    except TooCostly:
-        raise FormulaError(f"this formula is too costly to decide within {seconds:g} s (nested sums over wide layers, "
-                           "huge numbers or deep nesting); simplify it or check it on a smaller network with --sizes",
-                           formula=formula) from None
+    except TooCostly as e:
+        raise FormulaError(message(seconds, e.stage, e.network), formula=formula) from None
     finally:
         if interrupt:
             signal.setitimer(signal.ITIMER_REAL, 0)
