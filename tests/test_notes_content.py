@@ -379,3 +379,35 @@ def test_the_verify_script_beside_the_notes(tmp_path):
         if ex.formula:
             assert f"exercise_{ex.number}()" in text and f"answer_{ex.number}()" in text
             assert "\n".join("    " + line for line in ex.answer_command.splitlines()) in text
+
+
+# Networks of the second wave: a softmax output, regularisation ------------------------------
+
+def test_a_softmax_output_is_not_written_as_a_product_of_slopes():
+    net = Network.parse("3,3,2", "sigmoid,softmax", "log_likelihood")
+    ctx = notes.context(net)
+    md = notes.render_notes(net, "markdown", ctx)
+    out = ctx["hand"]["layers"][-1]
+    for n in out.backward:  # δ_j = a_j − y_j from the derivation, not ∂C₀/∂a_j σ'(z_j)
+        assert n.slope is None and n.delta_product is None
+        assert printing.latex(n.delta_form) == f"a^{{(2)}}_{{{out.backward.index(n)}}} - y_{{{out.backward.index(n)}}}"
+    params, X, Y = example.example_point(ctx["hand"]["network"], ctx["hand"]["seed"])
+    assert Y.sum() == pytest.approx(1.0)  # the targets of a cost over a probability add up to 1
+    back = numeric.backward(ctx["hand"]["network"], params, X, Y)
+    acts = back.acts[-1][0]
+    assert [float(n.delta_value) for n in out.backward] == pytest.approx(list(acts - Y[0]), rel=1e-3)
+    assert "softmax" not in [c.entry.name for c in ctx["curves"]]  # no curve of one z for a whole layer
+    assert r"\frac{\partial a^{(L)}_{i}}{\partial z^{(L)}_{j}}" in notes.render_notes(net, "latex", ctx)
+    assert "softmax" in md and "log-likelihood" in md
+
+
+def test_regularisation_is_stated_and_the_numbers_stay_those_of_one_examples_cost():
+    net = Network.parse("3,3,2", l2=0.1)
+    ctx = notes.context(net)
+    md = notes.render_notes(net, "markdown", ctx)
+    assert "This network adds L2 regularisation" in md and r"\frac{\lambda}{n}" in md
+    plain = notes.context(Network.parse("3,3,2"))
+    assert ctx["hand"]["own"]
+    assert float(ctx["hand"]["cost"]) == float(plain["hand"]["cost"])  # C₀, the notes' subject
+    for mine, theirs in zip(ctx["numbers"]["layers"], plain["numbers"]["layers"]):
+        assert mine.grad_norm == theirs.grad_norm

@@ -161,10 +161,20 @@ def example_point(network, seed=SEED):
     very numbers the computation uses."""
     params = numeric.init_params(network, seed)
     X, Y = numeric.random_batch(network, 1, seed + 1)
+    normalised = getattr(network.cost_entry, "needs_normalised_output", False)
+    if normalised:  # targets that add up to 1, as the cost assumes (a probability per class)
+        Y = Y / Y.sum(axis=1, keepdims=True)
     if hand_sized(network):
         params = {k: np.round(v, DECIMALS) for k, v in params.items()}
         X, Y = np.round(X, DECIMALS), np.clip(np.round(Y, DECIMALS), 0.01, 0.99)
+        if normalised:  # still adding up to 1 after the rounding
+            Y[:, -1] = np.round(1 - Y[:, :-1].sum(axis=1), DECIMALS)
     return params, X, Y
+
+
+def plain_network(network):
+    """The network without its regularisers: the notes' numbers are those of C₀, one example's cost."""
+    return Network(network.sizes, network.activations, network.cost)
 
 
 def given(network):
@@ -186,7 +196,7 @@ class NumericStep:
 def chain_numbers(derivation):
     """The chain of the same depth at the example's parameters: each factor's value, each
     gradient, checked against the numerical backprop and central finite differences."""
-    net = derivation.network.one_neuron_chain()
+    net = plain_network(derivation.network).one_neuron_chain()
     depth = net.depth
     params, X, Y = example_point(net)
     back = numeric.backward(net, params, X, Y)
@@ -252,8 +262,9 @@ class BackwardNeuron:
     slope_form: object  # σ'(z) in terms of a, e.g. a(1 − a), written with a^{(l)}_j
     slope_value: Number
     delta: object  # δ^{(l)}_j
-    delta_product: Product
+    delta_product: Product  # None at a normalised output layer (softmax), whose δ is not a product
     delta_value: Number
+    delta_form: object = None  # there: δ as the derivation gives it
 
 
 @dataclass
@@ -283,7 +294,8 @@ def _lowers_the_cost(net, params, X, Y, grads, rate):
 def hand_network(network):
     """The network the worked example writes out by hand: the user's own when it is small and
     has several neurons in some layer, else one with 2 neurons per layer and the activations
-    and cost of the user's last (at most 2) layers."""
+    and cost of the user's last (at most 2) layers (never its regularisers: the example is C₀'s)."""
+    network = plain_network(network)
     if not network.one_neuron_per_layer and network.depth <= HAND_DEPTH \
             and max(network.sizes) <= HAND_WIDTH and hand_sized(network):
         return network
@@ -340,7 +352,11 @@ def hand_example(derivation):
         slope_values = np.broadcast_to(np.asarray(slope_values, dtype=float), acts[layer].shape)
         slopes[layer] = slope_values
         form = _slope_form(derivation, name, slope_forms)
+        elementwise = net.activation(layer).elementwise
         for j in range(net.width(layer)):
+            if not elementwise:  # softmax: δ_j = Σ_i ∂C₀/∂a_i ∂a_i/∂z_j, as the derivation wrote it for j
+                item.backward.append(_normalised_neuron(derivation, net, label, j, d_a, delta))
+                continue
             if layer == depth:
                 above = None
                 d_a_form = ordered_xreplace(derivation.cost_slope, {nt.j: sp.Integer(j), nt.L: label})
@@ -374,7 +390,7 @@ def hand_example(derivation):
     # one entry to ask about in the exercises: the weight into neuron 0 of layer 1 from input 1
     k = min(1, net.width(0) - 1)
     return dict(
-        network=net, own=net == derivation.network, seed=seed, params=params, X=X, Y=Y, grads=grads,
+        network=net, own=net == plain_network(derivation.network), seed=seed, params=params, X=X, Y=Y, grads=grads,
         x=column(X[0], exact), y=column(Y[0], exact), outputs=[(nt.y[j], number(Y[0, j], exact)) for j in range(net.width(depth))],
         layers=layers, slopes=slopes,
         cost=number(before), cost_after=number(after), drop=number(before - after),
@@ -384,6 +400,21 @@ def hand_example(derivation):
         asked=dict(weight=nt.partial(nt.C0, nt.w[1, 0, k]), a=number(acts[0][0, k], exact), delta=number(delta[1][0, 0]),
                    value=number(grads["W1"][0, k]), a_symbol=nt.a[0, k], delta_symbol=nt.delta[1, 0]),
     )
+
+
+def _normalised_neuron(derivation, net, label, j, d_a, delta):
+    """A neuron of a normalised output layer (softmax): its δ from the derivation's BP1 for this j,
+    simplified where the cost's slope cancels the Jacobian (a − y), with no σ' of its own."""
+    layer = int(label)
+    where = {nt.j: sp.Integer(j), nt.L: label}
+    if derivation.output_error_cancels:
+        form = ordered_xreplace(derivation.output_error_indexed, where)
+    else:
+        form = ordered_xreplace(derivation.bp_equation("BP1").index_rhs, where).xreplace(
+            {nt.n[label]: sp.Integer(net.width(layer))})
+    return BackwardNeuron(nt.partial(nt.C0, nt.a[label, j]), number(d_a[layer][0, j]), None,
+                          ordered_xreplace(derivation.cost_slope, where), None, None, None, nt.delta[label, j],
+                          None, number(delta[layer][0, j]), delta_form=form)
 
 
 def _slope_form(derivation, name, forms):
@@ -469,6 +500,7 @@ def network_numbers(network, seed=SEED):
     """The user's network at the example's parameters: per layer δ, ∂C₀/∂w and their sizes,
     the neurons that are off, and a check of all gradients against finite differences
     (sampled for large networks).  ``seed``: the hand example's when this is its network."""
+    network = plain_network(network)
     params, X, Y = example_point(network, seed)
     back = numeric.backward(network, params, X, Y)
     grads = back.grads

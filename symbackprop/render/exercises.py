@@ -24,7 +24,7 @@ from .. import notation as nt
 from ..derivation import derive
 from ..errors import SymbackpropError
 from ..printing import latex, ordered_product, ordered_xreplace
-from ..spec import DEFAULT_ACTIVATION, Network
+from ..spec import DEFAULT_ACTIVATION, DEFAULT_COST, Network
 from .lessons import cancelling_costs
 
 LINE = 84  # characters per line of a command (the PDF's listing holds about 90)
@@ -136,8 +136,15 @@ def witness(network):
 
 
 def chain_witness(network):
-    """The one-neuron chain the chain exercises are checked on (activations whose slope varies)."""
-    out = Network((1,) * len(network.sizes), _activations(network), network.cost)
+    """The one-neuron chain the chain exercises are checked on (activations whose slope varies;
+    one that normalises a layer, softmax, is constant on a single neuron: the default there)."""
+    names = tuple(name if activations.get(name).elementwise else DEFAULT_ACTIVATION for name in _activations(network))
+    cost = network.cost
+    try:
+        out = Network((1,) * len(network.sizes), names, cost)
+        out.validate()
+    except SymbackpropError:  # a cost that needs the normalised layer: the lectures' cost
+        out = Network((1,) * len(network.sizes), names, DEFAULT_COST)
     out.validate()
     return out
 

@@ -115,6 +115,7 @@ def lessons(network, derivation, numbers, curves):
         cancels=derivation.output_error_cancels,
         cancelling=[c for c in cancelling_costs(network) if c is not network.cost_entry],
         output_layer=out_layer,
-        output_slopes=[(j, number(v)) for j, v in enumerate(out_layer.slopes[:4])],
+        output_slopes=[(j, number(v)) for j, v in enumerate(out_layer.slopes[:4])]
+        if network.activation(network.depth).elementwise else [],
         counts=counts(network),
     )

@@ -175,7 +175,7 @@ def _symbols(depth):
         next_error=nt.delta[l + 1], next_weight=nt.w[l + 1], layer_weight=nt.w[l],
         back_sum_j=nt.partial(nt.C0, nt.a[l, j]), learning_rate=sp.Symbol("eta"),
         layer_weight_jk=nt.w[l, j, k], first_weight=nt.w[1], last_weight=nt.w[L], input_layer=sp.Integer(1),
-        a_j=nt.output, y_j=nt.target, output_slope_j=nt.sigma_prime(nt.z[L, j]),
+        a_j=nt.output, y_j=nt.target, output_slope_j=nt.sigma_prime(nt.z[L, j]), lam=nt.lam,
     )
 
 
@@ -280,6 +280,8 @@ def context(network):
         activation_words=[network.activation(layer).words for layer in range(1, depth + 1)],
         all_costs=list(costs.REGISTRY.values()), all_activations=list(activations.REGISTRY.values()),
         label_parts=plots.label_parts, ordered=ordered_product, entry_of=entry_of, title_of=title,
+        jacobian_lhs=nt.partial(nt.a[nt.L, nt.index_symbol("i")], nt.z[nt.L, nt.j]),
+        regulariser_words={entry.name: entry.description for entry, _ in network.regularisers},
         index_symbol=nt.index_symbol, product_of=example.Product, prime_of=plots.Primed, sigma_of=nt.sigma, slope_of=nt.sigma_prime,
         matrix_rhs=lambda layer: nt.matrix_product(nt.delta[layer], nt.Transposed(nt.a[layer - 1])),
         bias_gradient=lambda layer: nt.partial(nt.C0, nt.b[layer]),

@@ -256,6 +256,8 @@ def activation_curves(derivation, hand):
     net = hand["network"]
     for slope in derivation.slopes:
         entry = derivation.network.activation(slope.layers[0])
+        if not entry.elementwise:  # softmax: a whole layer's function, no curve of one z
+            continue
         marks = []
         for item in hand["layers"]:
             if net.activations[item.number - 1] == slope.name:
@@ -270,6 +272,9 @@ def activation_curves(derivation, hand):
 
 
 def activation_plot(curves):
+    """σ and σ' of each activation that acts neuron by neuron (None when there is none)."""
+    if not curves:
+        return None
     columns = 1 if len(curves) == 1 else 2
     panels = []
     for c in curves:
