@@ -183,4 +183,6 @@ register(Activation(
          "sigmoid does",
     elementwise=False,
     title="softmax",
+    nielsen="chapter 3, 'Softmax': a softmax output layer, aᴸ_j = e^(zᴸ_j) / Σ_k e^(zᴸ_k), paired with the "
+            "log-likelihood cost",
 ))

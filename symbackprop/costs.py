@@ -129,4 +129,9 @@ register(Cost(
     slope_meaning="−y/a: large when the right class gets a small probability",
     title="log-likelihood",
     needs_normalised_output=True,
+    written=lambda a, y: sp.Mul(-1, ordered_product(y, sp.log(a)), evaluate=False),
+    adds_up="−y ln a for each output neuron: with a one-hot target, minus the logarithm of the probability "
+            "given to the right class",
+    nielsen="chapter 3, 'Softmax': the log-likelihood cost C = −ln aᴸ_y; he shows there that with softmax "
+            "outputs δᴸ = aᴸ − y, as the cross-entropy gives with sigmoid outputs",
 ))

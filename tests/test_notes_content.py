@@ -13,6 +13,7 @@ import xml.dom.minidom
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from symbackprop import activations, numeric, printing
 from symbackprop.render import example, figures, notes
@@ -411,3 +412,14 @@ def test_regularisation_is_stated_and_the_numbers_stay_those_of_one_examples_cos
     assert float(ctx["hand"]["cost"]) == float(plain["hand"]["cost"])  # C₀, the notes' subject
     for mine, theirs in zip(ctx["numbers"]["layers"], plain["numbers"]["layers"]):
         assert mine.grad_norm == theirs.grad_norm
+
+
+def test_every_registry_entry_has_the_notes_prose():
+    """A new activation or cost needs its prose for the notes; a display form must be the term itself."""
+    from symbackprop import costs
+    a, y = sp.symbols("a y")
+    for entry in activations.REGISTRY.values():
+        assert entry.description and entry.flat and entry.nielsen and entry.words, entry.name
+    for entry in costs.REGISTRY.values():
+        assert entry.description and entry.slope_meaning and entry.adds_up and entry.nielsen, entry.name
+        assert sp.simplify(printing.plain(entry.display_term(a, y)) - entry.per_neuron(a, y)) == 0, entry.name
