@@ -7,6 +7,7 @@ here are the properties behind them.
 
 import re
 import sys
+from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -230,3 +231,12 @@ def test_a_bell_in_a_formula_is_named_not_echoed():
     result = run_cli("verify", W_L + " = a\x07")
     assert result.returncode == 2
     assert "\x07" not in result.stderr and "U+0007" in result.stderr
+
+
+def test_every_example_of_the_notation_page_verifies():
+    page = (Path(__file__).resolve().parents[1] / "docs" / "notation.md").read_text(encoding="utf-8")
+    examples = [line.strip() for line in page.split("Examples:")[1].splitlines() if line.startswith("    ")]
+    assert len(examples) >= 7
+    for formula in examples:
+        result = verify(formula)
+        assert result.equivalent, result.text()
