@@ -93,6 +93,9 @@ class CodePrinter(NumPyPrinter):
         # the array's dtype (float32 stays float32)
         return f"{int(expr)}.0"
 
+    def _print_Rational(self, expr):  # 0.5 rather than (1/2): the same double (division rounds correctly)
+        return repr(int(expr.p) / int(expr.q))
+
     def _print_Max(self, expr):
         return self._nested(f"{self.module}.maximum", expr.args)
 
@@ -116,6 +119,15 @@ class CodePrinter(NumPyPrinter):
     def _print_OrderedMul(self, expr):  # the derivation's order: 2 (a - y) a (1 - a)
         return "*".join(self.parenthesize(f, PRECEDENCE["Mul"], strict=False) for f in expr.args)
 
+    def _print_RowSum(self, expr):  # Σ_i over the output neurons: along each row, kept as a column
+        return f"{self.module}.sum({self._print(expr.args[0])}, axis=1, keepdims=True)"
+
+    def _print_Total(self, expr):  # Σ over every entry of a weight matrix
+        arg = expr.args[0]
+        if arg.is_Pow and arg.exp == 2 and arg.base.is_Symbol:  # Σ w²: one BLAS dot product, no temporary array
+            return f"np.vdot({self._print(arg.base)}, {self._print(arg.base)})"
+        return f"np.sum({self._print(arg)})"
+
 
 class ArrayApiPrinter(CodePrinter):
     """The same expressions for any array library: functions of the array API namespace ``xp``.
@@ -133,6 +145,22 @@ class ArrayApiPrinter(CodePrinter):
         if expr.args[1] != 0:
             raise NotImplementedError("Heaviside(x, c) with c != 0 has no array API form here")
         return f"xp.astype({self.parenthesize(expr.args[0], PRECEDENCE['Relational'])} > 0, dt)"
+
+    def _print_Total(self, expr):
+        return f"xp.sum({self._print(expr.args[0])})"
+
+
+class RowSum(sp.Function):
+    """Σ_i f(a^{(L)}_i, y_i) over the output neurons, for every example: a sum along each row of the
+    (batch, n_L) arrays, kept as a column (batch, 1) so that it broadcasts against the rows."""
+
+    nargs = 1
+
+
+class Total(sp.Function):
+    """Σ_{jk} f(w_{jk}): the sum over every entry of one weight matrix (a regulariser's penalty)."""
+
+    nargs = 1
 
 
 def _softplus_argument(expr):
@@ -391,6 +419,49 @@ def _fold_bias(weighted, activation, buf, bias):
     activation.small.insert(0, f"{buf} += {bias}")
 
 
+def _shifted_by_the_row_maximum(entry):
+    """True when a normalised layer's e(z) is c·e^{kz} with k > 0 (softmax's e^z), found by SymPy:
+    e'(z)/e(z) is then a positive constant, so e(z − m)/Σ_k e(z_k − m) = e(z)/Σ_k e(z_k) for any m,
+    and shifting every z of a row by its largest keeps each e(z − max z) ≤ e(0): nothing overflows."""
+    t = sp.Symbol("z", real=True)
+    rate = sp.simplify(sp.diff(entry.expression(t), t) / entry.expression(t))
+    return not rate.has(t) and bool(rate.is_positive)
+
+
+def _normalised_activation_steps(network, number, source, buf):
+    """a_j = e(z_j) / Σ_k e(z_k) into ``buf`` from ``source``, row by row: a layer that is not
+    element-wise (``elementwise=False`` in its registry entry; softmax), with e its expression.
+
+    NumPy computes it in place on one buffer for every size (three passes: shift, e, divide by the
+    row sums); the array API code is the same without ``out=``.
+    """
+    entry = network.activation(number)
+    t = sp.Symbol("z", real=True)
+    e = entry.expression(t)
+    quotient = derive(network).slope(entry.name).expression  # e(z_j)/Σ_k e(z_k), as the derivation writes it
+    comment = [f"a^{{({number})}}_j = {_latex(quotient)}, {entry.name}: not element-wise, every a_j depends on "
+               "every z_k of its row, and each row adds up to 1"]
+    if _shifted_by_the_row_maximum(entry):
+        comment.append("shifted by the largest z of each row: the shift cancels in the quotient, and "
+                       f"{_latex(e.xreplace({t: sp.Symbol('z - max z')}))} <= 1 never overflows")
+        if source == buf:
+            large = [f"{buf} -= np.max({buf}, axis=1, keepdims=True)"]
+        else:
+            large = [f"{buf} = {source} - np.max({source}, axis=1, keepdims=True)"]
+        xp = [f"{buf} = {source} - xp.max({source}, axis=1, keepdims=True)"]
+    else:
+        large = [] if source == buf else [f"{buf} = {source}.copy()"]
+        xp = [] if source == buf else [f"{buf} = {source}"]
+    emitter = InPlace(t, buf)
+    lines = emitter.statements(e)
+    large += lines if lines is not None else [f"{buf} = {numpy_code(e, {t: buf})}"]
+    xp.append(f"{buf} = {array_api_code(e, {t: buf})}")
+    large.append(f"{buf} /= np.sum({buf}, axis=1, keepdims=True)  # divided by the sum of its row")
+    xp.append(f"{buf} = {buf} / xp.sum({buf}, axis=1, keepdims=True)")
+    overflows = "overflow" in emitter.flags and not _shifted_by_the_row_maximum(entry)
+    title = f"a^({number}) = {entry.name}(z^({number})), row by row"
+    return [Step(title, comment, large, xp, overflows=overflows)]
+
 def _slope_steps(derivation, number, delta, a):
     """delta ⊙= σ'(z) for layer ``number``, σ' written in a = σ(z) (from the derivation)."""
     name = derivation.network.activations[number - 1]
@@ -424,66 +495,201 @@ def _slope_steps(derivation, number, delta, a):
     return [Step(title, head, large, xp, small=small, buf=a, overflows=overflows)]
 
 
-def _cost_terms(network, derivation, a, z, y):
-    """The per-example cost summed over the output neurons: (NumPy, array API, LaTeX, needs z^{(L)}).
+@dataclass
+class CostCode:
+    """The per-example cost summed over the output neurons, as code: ``lines`` first (NumPy, array
+    API), then the expression to sum; ``latex`` says what it is; ``needs_z``: it reads z^{(L)}."""
 
-    A regularisation term of the cost (λ/2n Σ w²) would be one more term here.
+    numpy: str
+    xp: str
+    latex: str
+    needs_z: bool = False
+    numpy_lines: list = field(default_factory=list)
+    xp_lines: list = field(default_factory=list)
+
+
+def _cost_terms(network, derivation, a, z, y):
+    """The per-example cost C₀ summed over the output neurons, printed from the registry's term.
+
+    A cost with a logarithm (an output range it needs) is written in z^{(L)} rather than a, so that it
+    stays finite when a rounds to 0 or 1: for an element-wise output SymPy simplifies the term with
+    a = σ(z) (for the sigmoid: ln(1 + e^z) − y z); for a normalised one (softmax) with
+    a_j = e(z_j)/Σ_k e(z_k), where ln a_j = z_j − ln Σ_k e^{z_k} and the log-sum-exp is computed shifted.
     """
     cost = network.cost_entry
     av, yv = derivation.output_error_symbols
     per_neuron = cost.per_neuron(av, yv)
     if cost.needs_output_range is None:
         names = {av: a, yv: y}
-        return (numpy_code(per_neuron, names), array_api_code(per_neuron, names),
-                f"C_0 = \\sum_j {_latex(per_neuron)}", False)
+        return CostCode(numpy_code(per_neuron, names), array_api_code(per_neuron, names),
+                        f"C_0 = \\sum_j {_latex(per_neuron)}")
+    entry = network.activation(network.depth)
+    zv = sp.Symbol("z", real=True)
+    if not entry.elementwise:
+        return _normalised_cost_terms(entry, per_neuron, av, yv, zv, a, z, y)
     # ln a and ln(1 − a) lose everything once a rounds to 0 or 1: write the cost in z^{(L)} instead,
     # letting SymPy simplify it with a = σ(z) (for the sigmoid: ln(1 + e^z) − y z).
-    zv = sp.Symbol("z", real=True)
-    out = network.activation(network.depth).expression(zv)
+    out = entry.expression(zv)
     in_z = sp.expand(sp.expand_log(sp.simplify(per_neuron.xreplace({av: out})), force=True))
     names = {zv: z, yv: y}
-    return (numpy_code(in_z, names), array_api_code(in_z, names),
-            f"C_0 = \\sum_j {_latex(per_neuron)} = \\sum_j {_latex(in_z)} \\text{{ with }} a = \\sigma(z)", True)
+    return CostCode(numpy_code(in_z, names), array_api_code(in_z, names),
+                    f"C_0 = \\sum_j {_latex(per_neuron)} = \\sum_j {_latex(in_z)} \\text{{ with }} a = \\sigma(z)", True)
+
+
+def _normalised_cost_terms(entry, per_neuron, av, yv, zv, a, z, y):
+    """C₀ for a normalised output a_j = e(z_j)/S, S = Σ_k e(z_k): SymPy expands ln a_j into
+    ln e(z_j) − ln S (for softmax z_j − ln S), and ln S is computed once per row, shifted by the row's
+    largest z (log-sum-exp: ln S = max z + ln Σ_k e^{z_k − max z}, finite for any z).  What stays a
+    function of a (ln(1 − a) of cross-entropy) is computed from a."""
+    norm, log_norm, top = sp.Symbol("S", positive=True), sp.Symbol("log_norm", real=True), sp.Symbol("top", real=True)
+    e = entry.expression(zv)
+    in_z = sp.expand(sp.expand_log(per_neuron.xreplace({av: e / norm}), force=True))
+    in_z = sp.collect(in_z.xreplace({sp.log(norm): log_norm}).subs(e / norm, av), yv)
+    if in_z.has(norm):  # no form in z: the term as it is, from a
+        names = {av: a, yv: y}
+        return CostCode(numpy_code(per_neuron, names), array_api_code(per_neuron, names),
+                        f"C_0 = \\sum_j {_latex(per_neuron)}")
+    names = {av: a, zv: z, yv: y, log_norm: "log_norm", top: "top"}
+    k_term = _latex(e.xreplace({zv: sp.Symbol("z_k")}))
+    shown = _latex(in_z).replace(r"log_{norm}", f"\\ln \\sum_k {k_term}")
+    latex = (f"C_0 = \\sum_j {_latex(per_neuron)} = \\sum_j {shown} \\text{{ with }} a_j = "
+             f"\\frac{{{_latex(e.xreplace({zv: sp.Symbol('z_j')}))}}}{{\\sum_k {k_term}}}")
+    if _shifted_by_the_row_maximum(entry):
+        # ln Σ_k e(z_k) = ln e(m) + ln Σ_k e(z_k − m) with m the row's largest z (ln e(m) by SymPy: m)
+        shifted = sp.Symbol("shifted", real=True)  # printed as (z - top), one symbol: SymPy keeps it whole
+        log_of_sum = sp.expand_log(sp.log(e.xreplace({zv: top})), force=True) + sp.log(RowSum(e.xreplace({zv: shifted})))
+        names[shifted] = f"({z} - top)"
+        numpy_lines = [f"top = np.max({z}, axis=1, keepdims=True)"]
+        xp_lines = [f"top = xp.max({z}, axis=1, keepdims=True)"]
+        why = "  # ln of the sum of the row's e^{z}, shifted by its largest z: finite for any z"
+    else:
+        log_of_sum, numpy_lines, xp_lines, why = sp.log(RowSum(e)), [], [], ""
+    unwrap = lambda code: code.replace(f"(({z} - top))", f"({z} - top)")
+    numpy_lines.append(f"log_norm = {unwrap(numpy_code(log_of_sum, names))}{why}")
+    xp_lines.append(f"log_norm = {unwrap(array_api_code(log_of_sum, names))}")
+    return CostCode(numpy_code(in_z, names), array_api_code(in_z, names), latex, True, numpy_lines, xp_lines)
+
+
+def _with_the_mean(title, comment, error, names, L):
+    """δ⁽ᴸ⁾ = ``error`` with the 1/batch of the mean: joined to the constant factor (the 2 of the
+    quadratic cost) when there is one, else one step more."""
+    mean = ["the mean over the batch: C = \\frac{1}{n} \\sum_x C_x, so every gradient carries 1/n (n = the rows, "
+            "batch);"]
+    coefficient, rest = sp.Mul(*sp.Mul.make_args(error)).as_coeff_Mul()
+    if coefficient == 1:
+        return [Step(title, comment, [f"delta{L} = {numpy_code(error, names)}"],
+                     [f"delta{L} = {array_api_code(error, names)}"]),
+                Step("the mean over the batch: 1/batch", mean + ["BP2-BP4 are linear in \\delta, so it is applied "
+                                                                 "once, here"],
+                     [f"delta{L} *= 1.0 / batch"], [f"delta{L} = delta{L} * (1.0 / batch)"])]
+    # one array operation fewer: the 1/n joins the constant factor
+    scaled = f"({_number(coefficient)} / batch)*"
+    mean.append(f"BP2-BP4 are linear in \\delta, so it is applied once, here, with the constant {coefficient}")
+    return [Step(title + " and 1/batch", comment + mean, [f"delta{L} = {scaled}{numpy_code(rest, names)}"],
+                 [f"delta{L} = {scaled}{array_api_code(rest, names)}"])]
 
 
 def _output_error_steps(network, derivation, bp, out_step):
-    """BP1 at the output layer: δ⁽ᴸ⁾ as the derivation simplified it, elementwise in (a, y).
-
-    An output activation whose BP1 is not elementwise (softmax: δ = Jᵀ ∇ₐC) gets its own
-    function beside this one, chosen from its registry entry.
-    """
+    """BP1 at an element-wise output layer: δ⁽ᴸ⁾ = ∇ₐC ⊙ σ'(z⁽ᴸ⁾) as the derivation simplified it."""
     L = network.depth
     av, yv = derivation.output_error_symbols
-    out_slope = next(s for s in derivation.slopes if s.name == network.activations[-1])
-    names = {av: f"a{L}", yv: "Y"}
-    bp1 = Step("BP1: the output error", [
+    out_slope = derivation.slope(network.activations[-1])
+    comment = [
         f"BP1: {bp['BP1'].matrix_latex()}",
         f"at layer {L}: {out_step.delta.latex()}",
         f"the cost derivative: {_latex(nt.partial(nt.C0, nt.a[nt.L, nt.j]))} = {_latex(derivation.cost_slope)}",
         f"with {network.activations[-1]}'s \\sigma'(z) = {_latex(out_slope.from_output)} (a = \\sigma(z)), "
-        f"SymPy simplifies their product \\delta^{{(L)}} to {_latex(derivation.output_error)}"],
-        [f"delta{L} = {numpy_code(derivation.output_error, names)}"],
-        [f"delta{L} = {array_api_code(derivation.output_error, names)}"])
-    mean = Step("the mean over the batch: 1/n", [
-        "the mean over the batch: C = \\frac{1}{n} \\sum_x C_x, so every gradient carries 1/n;",
-        "BP2-BP4 are linear in \\delta, so it is applied once, here"],
-        [f"delta{L} *= 1.0 / n"], [f"delta{L} = delta{L} * (1.0 / n)"])
-    coefficient, rest = sp.Mul(*sp.Mul.make_args(derivation.output_error)).as_coeff_Mul()
-    if coefficient == 1:
-        return [bp1, mean]
-    # one array operation fewer: the 1/n joins the constant factor (the 2 of the quadratic cost)
-    scaled = f"({_number(coefficient)} / n)*"
-    comment = mean.comment[:-1] + [f"BP2-BP4 are linear in \\delta, so it is applied once, here, with the "
-                                   f"constant {coefficient}"]
-    return [Step(bp1.title + " and 1/n", bp1.comment + comment, [f"delta{L} = {scaled}{numpy_code(rest, names)}"],
-                 [f"delta{L} = {scaled}{array_api_code(rest, names)}"])]
+        f"SymPy simplifies their product \\delta^{{(L)}} to {_latex(derivation.output_error)}"]
+    return _with_the_mean("BP1: the output error", comment, derivation.output_error, {av: f"a{L}", yv: "Y"}, L)
 
 
-def _weight_gradient_steps(bp, step, n, prev):
-    """BP4 at layer n, summed over the rows.  A regularisation term ((λ/n) W) is one more Step here."""
-    return [Step(f"BP4 at layer {n}", [f"BP4: {bp['BP4'].matrix_latex()}  (summed over the rows)",
-                                       f"at layer {n}: {step.weight.latex()}"],
-                 [f"grad_W{n} = delta{n}.T.dot({prev})"], [f"grad_W{n} = delta{n}.T @ {prev}"])]
+def _normalised_output_error_steps(network, derivation, bp, out_step):
+    """BP1 at a normalised output layer (softmax): δ⁽ᴸ⁾ = Jᵀ∇ₐC, every a_i depending on every z_j
+    through the Jacobian J_ij = ∂a_i/∂z_j.  The derivation sums those paths: with the log-likelihood
+    (targets adding up to 1) SymPy simplifies δ to a − y, element-wise; with another cost it stays
+    a ⊙ (∇ₐC − Σ_i a_i ∂C/∂a_i), whose Σ_i over the outputs is printed as a sum along each row."""
+    L = network.depth
+    av, yv = derivation.output_error_symbols
+    name = network.activations[-1]
+    jacobian = derivation.slope(name).derivative
+    i = next(s for s in jacobian.free_symbols if s.name == "i")
+    comment = [
+        f"BP1: {bp['BP1'].matrix_latex()}",
+        f"at layer {L}: {out_step.delta.latex()}",
+        f"{name} is not element-wise: every a_i depends on every z_j, through the Jacobian "
+        f"{_latex(nt.partial(nt.a[nt.L, i], nt.z[nt.L, nt.j]))} = {_latex(jacobian)}",
+        f"the cost derivative: {_latex(nt.partial(nt.C0, nt.a[nt.L, nt.j]))} = {_latex(derivation.cost_slope)}"]
+    if derivation.output_error_cancels:
+        comment.append(f"SymPy sums the paths and simplifies \\delta^{{(L)}} to {_latex(derivation.output_error)}, for "
+                       "targets whose rows add up to 1 (one-hot, or probabilities)")
+        error = derivation.output_error
+    else:
+        comment.append(f"SymPy sums the paths: \\delta^{{(L)}}_j = {_latex(derivation.output_error)}; the sum over the "
+                       "outputs i is a sum along each row")
+        error = _row_form(derivation.output_error, av, yv)
+    return _with_the_mean("BP1: the output error, J^T grad_a C", comment, error, {av: f"a{L}", yv: "Y"}, L)
+
+
+def _row_form(expr, a, y):
+    """An expression of the output layer in index form (a^{(L)}_j, y_j and sums Σ_i over the output
+    neurons of a^{(L)}_i, y_i) as one of whole rows: every a^{(L)}_x becomes ``a``, every y_x ``y``
+    and each Σ_i a ``RowSum``, a sum along the rows of the (batch, n_L) arrays.  A sum whose terms
+    also hold the outer neuron j is split first: Σ_i f(j) g(i) = f(j) Σ_i g(i), term by term."""
+    if isinstance(expr, sp.Sum):
+        (index, low, high), = expr.limits
+        if low != 0 or high != nt.n[nt.L] - 1:
+            raise SymbackpropError(f"codegen cannot print the sum {expr} (not over the output neurons)")
+        by_outer = {}  # the factor without i -> the sum of the factors with i it multiplies
+        for term in sp.Add.make_args(sp.expand(expr.function)):
+            outer, inner = term.as_independent(index, as_Add=False)
+            coefficient, outer = outer.as_coeff_Mul()  # numbers go inside: one sum per outer factor
+            by_outer[outer] = by_outer.get(outer, 0) + coefficient * inner
+        for outer in by_outer:
+            if any(isinstance(e, sp.Indexed) and index in e.indices for e in sp.preorder_traversal(outer)):
+                raise SymbackpropError(f"codegen cannot split the sum {expr}")
+        terms, sums = [], []
+        for outer, inner in by_outer.items():
+            coefficient, inner = sp.factor(inner).as_coeff_Mul()  # Σ -x as -Σ x: equal sums meet
+            sums.append(RowSum(_row_form(inner, a, y)))
+            terms.append(coefficient * _row_form(outer, a, y) * sums[-1])
+        return sp.collect(sp.Add(*terms), sums)  # each sum once
+    if isinstance(expr, sp.Indexed):
+        if expr.base == nt.a and expr.indices[0] == nt.L:
+            return a
+        if expr.base == nt.y:
+            return y
+        raise SymbackpropError(f"codegen cannot print {expr} as a row of the output layer")
+    if not expr.args:
+        return expr
+    return expr.func(*[_row_form(arg, a, y) for arg in expr.args])
+
+
+def _regularisers(derivation):
+    """(Regularisation, the module's name for its λ) for each regulariser of the network."""
+    return [(r, f"LAMBDA_{r.name.upper()}") for r in derivation.regularisation]
+
+
+def _weight_gradient_steps(derivation, bp, step, n, prev):
+    """BP4 at layer n, summed over the rows, then each regulariser's (λ/n) penalty'(W) (Nielsen's
+    chapter 3: ∂C/∂w = ∂C₀/∂w + (λ/n) penalty'(w)), printed from the derivation's SymPy form."""
+    steps = [Step(f"BP4 at layer {n}", [f"BP4: {bp['BP4'].matrix_latex()}  (summed over the rows)",
+                                        f"at layer {n}: {step.weight.latex()}"],
+                  [f"grad_W{n} = delta{n}.T.dot({prev})"], [f"grad_W{n} = delta{n}.T @ {prev}"])]
+    weights = sp.Symbol(f"W{n}")
+    for r, constant in _regularisers(derivation):
+        term = next(t for t in sp.Add.make_args(printing.plain(r.matrix.rhs)) if not t.has(sp.Derivative))
+        term = term.xreplace({nt.lam: sp.Symbol(constant), nt.n_examples: sp.Symbol("n"), nt.w[nt.l]: weights})
+        if term.has(sp.Indexed):
+            raise SymbackpropError(f"codegen cannot print the regularisation term {term}")
+        factors = sp.Mul.make_args(term)
+        scale = sp.Mul(*[f for f in factors if not f.has(weights)])  # λ/n: a number, computed first
+        slope = sp.Mul(*[f for f in factors if f.has(weights)])
+        comment = [f"{r.title}: {r.matrix.latex()}", "penalty'(w) by SymPy; n is the number of training examples "
+                   "(the rows of X, or n=); biases are not penalised"]
+        steps.append(Step(f"{r.title} at layer {n}", comment,
+                          [f"grad_W{n} += ({numpy_code(scale, {})})*{numpy_code(slope, {})}"],
+                          [f"grad_W{n} = grad_W{n} + ({array_api_code(scale, {})})*{array_api_code(slope, {})}"]))
+    return steps
 
 
 def _bias_gradient_steps(bp, step, n):
@@ -500,12 +706,39 @@ def _propagate_steps(derivation, bp, lower, n):
                  [f"delta{n - 1} = delta{n}.dot(W{n})"], [f"delta{n - 1} = delta{n} @ W{n}"])] + _slope_steps(derivation, n - 1, f"delta{n - 1}", f"a{n - 1}")
 
 
-# Steps that are not elementwise, by registry name: an activation listed here writes its own
-# forward step (softmax: a row-wise, log-sum-exp stable exp(z - max z) / sum), an output activation
-# listed in OUTPUT_ERROR_STEPS its own BP1 (δ = Jᵀ∇ₐC when SymPy leaves no elementwise form).  Each
-# takes the same arguments as the elementwise function it replaces.
-ACTIVATION_STEPS = {}
-OUTPUT_ERROR_STEPS = {}
+def _penalty_code(derivation, depth):
+    """The regularisers' share of the cost, (λ/n) Σ_l Σ_jk penalty(w^{(l)}_jk), from the derivation's
+    SymPy form: (NumPy, array API, LaTeX lines), or None without regularisation."""
+    if not derivation.regularisation:
+        return None
+    total, latex = sp.Integer(0), []
+    for r, constant in _regularisers(derivation):
+        share = next(t for t in sp.Add.make_args(printing.plain(r.cost.rhs)) if t.has(sp.Sum))
+        outer = next(iter(share.atoms(sp.Sum)))
+        penalty = outer
+        while isinstance(penalty, sp.Sum):
+            penalty = penalty.function
+        per_layer = []
+        for layer in range(1, depth + 1):
+            coefficient, rest = penalty.xreplace({nt.w[nt.l, nt.j, nt.k]: sp.Symbol(f"W{layer}")}).as_coeff_Mul()
+            per_layer.append(coefficient * Total(rest))
+        scale = share.xreplace({outer: 1, nt.lam: sp.Symbol(constant), nt.n_examples: sp.Symbol("n")})
+        total += scale * sp.Add(*per_layer)
+        latex.append(f"{r.title}: {r.cost.latex()}")
+    if total.has(sp.Indexed):
+        raise SymbackpropError(f"codegen cannot print the regularisation term {total}")
+    return numpy_code(total, {}), array_api_code(total, {}), latex
+
+
+def _layer_kind(entry):
+    """How a layer's activation is computed: "elementwise" (a_j = σ(z_j)) or "normalised"
+    (a_j = e(z_j)/Σ_k e(z_k), softmax), from the registry entry's ``elementwise``."""
+    return "elementwise" if entry.elementwise else "normalised"
+
+
+# The step functions for each kind of layer: the forward step a = σ(z), and BP1 at the output layer.
+ACTIVATION_STEPS = {"elementwise": _activation_steps, "normalised": _normalised_activation_steps}
+OUTPUT_ERROR_STEPS = {"elementwise": _output_error_steps, "normalised": _normalised_output_error_steps}
 
 
 def _any_of(conditions, indent=" " * 12):
@@ -518,7 +751,8 @@ def plan(network):
     derivation = derive(network)
     L = network.depth
     bp = {e.name: e for e in derivation.bp}
-    cost_np, cost_xp, cost_latex, needs_z = _cost_terms(network, derivation, f"a{L}", f"z{L}", "Y")
+    cost = _cost_terms(network, derivation, f"a{L}", f"z{L}", "Y")
+    needs_z = cost.needs_z
     steps = {step.number: step for step in derivation.layers}
     layers = []
     for n in range(1, L + 1):
@@ -527,19 +761,19 @@ def plan(network):
                       network.activations[n - 1])
         target = f"z{n}" if n == L and needs_z else f"a{n}"
         layer.forward += _weighted_input_steps(n, prev, target)
-        activation = ACTIVATION_STEPS.get(layer.activation, _activation_steps)(network, n, target, f"a{n}")
+        activation = ACTIVATION_STEPS[_layer_kind(network.activation(n))](network, n, target, f"a{n}")
         if target == f"a{n}":
             _fold_bias(layer.forward[-1], activation[0], f"a{n}", f"b{n}")
         layer.forward += activation
         layers.append(layer)
 
     # Backward, from L down.
-    output_error = OUTPUT_ERROR_STEPS.get(network.activations[-1], _output_error_steps)
-    layers[-1].backward += output_error(network, derivation, bp, steps[L])
+    output_kind = _layer_kind(network.activation(L))
+    layers[-1].backward += OUTPUT_ERROR_STEPS[output_kind](network, derivation, bp, steps[L])
     for layer in layers[::-1]:
         n = layer.number
         prev = "X" if n == 1 else f"a{n - 1}"
-        layer.backward += _weight_gradient_steps(bp, steps[n], n, prev)
+        layer.backward += _weight_gradient_steps(derivation, bp, steps[n], n, prev)
         layer.backward += _bias_gradient_steps(bp, steps[n], n)
         if n > 1:
             layer.backward += _propagate_steps(derivation, bp, steps[n - 1], n)
@@ -548,6 +782,7 @@ def plan(network):
     shapes = {**{f"W{n}": (network.width(n), network.width(n - 1)) for n in range(1, L + 1)},
               **{f"b{n}": (network.width(n),) for n in range(1, L + 1)}}
     overflows = any(s.overflows for layer in layers for s in layer.forward + layer.backward)
+    penalty = _penalty_code(derivation, L)
     return {
         "network": network, "derivation": derivation, "version": __version__,
         "layers": layers, "depth": L,
@@ -563,7 +798,12 @@ def plan(network):
         "xp_backward_needs_dtype": any(re.search(r"\bdt\b", line) for layer in layers for step in layer.backward
                                        for line in step.xp),
         "in_place_from": IN_PLACE_FROM, "forward_index": -2 if needs_z else -1,
-        "cost_np": cost_np, "cost_xp": cost_xp, "cost_latex": cost_latex,
+        "cost": cost,
+        # the derivation's δ = a − y for a normalised output assumes targets adding up to 1 per row
+        "targets_add_up_to_one": output_kind == "normalised" and derivation.output_error_cancels,
+        "regularisers": [(r, constant) for r, constant in _regularisers(derivation)],
+        "penalty": penalty,
+        "weights": [f"W{n}" for n in range(1, L + 1)],
         "command": f"symbackprop codegen {network.cli_args()} -o FILE.py",
     }
 

@@ -140,7 +140,7 @@ def test_output_error_simplification_comes_from_sympy():
     assert d.output_error == a - y
     assert "delta2 = a2 - Y\n" in source(net)
     quad = source(sb.Network.parse("2,3,2", "sigmoid", "quadratic"))
-    assert "delta2 = (2.0 / n)*a2*(1.0 - a2)*(a2 - Y)" in quad  # the 1/n of the mean joins the 2
+    assert "delta2 = (2.0 / batch)*a2*(1.0 - a2)*(a2 - Y)" in quad  # the 1/n of the mean joins the 2
 
 
 def test_inputs_are_not_modified_and_init_params_is_deterministic():
