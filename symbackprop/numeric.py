@@ -37,10 +37,13 @@ def init_params(network, seed=0, dtype=np.float64):
 
 
 def random_batch(network, batch, seed=1):
-    """Inputs ~ N(0, 1) and targets in (0.05, 0.95), valid for every cost."""
+    """Inputs ~ N(0, 1) and targets in (0.05, 0.95), valid for every cost; for a cost that needs a
+    normalised output (log-likelihood) each row of targets is scaled to add up to 1, as its δ = a − y assumes."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((batch, network.width(0)))
     Y = rng.uniform(0.05, 0.95, (batch, network.width(network.depth)))
+    if network.cost_entry.needs_normalised_output:
+        Y /= Y.sum(axis=1, keepdims=True)
     return X, Y
 
 
