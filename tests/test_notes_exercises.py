@@ -117,7 +117,7 @@ def test_commands_survive_a_copy_from_the_pdf(exercises):
 
 @pytest.mark.parametrize("before, after, safe", [
     (r"\partial", "C_0}", False), ("a^{(L)}", r"\sigma'(z)", True), ("2", "(a", True), ("=", "a", True),
-    ("}", "2", True), ("2", "3", False), (r"\sum_{j}", "w", True), (r"\odot", r"\sigma'", True), (r"x\\", "(a", False)])
+    ("}", "2", True), ("2", "3", False), ("-", "y_{j}", False), ("a", "- y", True), (r"\sum_{j}", "w", True), (r"\odot", r"\sigma'", True), (r"x\\", "(a", False)])
 def test_safe_breaks(before, after, safe):
     assert ex_module._safe_break(before, after) is safe
 

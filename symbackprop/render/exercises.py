@@ -71,25 +71,29 @@ def verify_latex(expr):
 def _safe_break(before, after):
     """May a line break fall between these two tokens?  Only where gluing them together (a PDF
     viewer that drops the line break) reads the same as with a space: not inside a control word
-    (\\partial C), a number (2 3) or after a backslash."""
-    if not before or not after or before.endswith("\\"):
+    (\\partial C), a number (2 3) or after a backslash, and not after a minus sign, which text
+    extraction (and some viewers) take for a hyphen and drop."""
+    if not before or not after or before[-1] in "\\-":  # a line ending in - reads as a hyphenated word
         return False
     if after[0].isalnum():
-        return before[-1] in "})]=+-"
+        return before[-1] in "})]=+"
     return True
 
 
 def wrap(formula, width):
-    """The formula in lines of at most ``width`` characters (where a safe break allows)."""
+    """The formula in lines of at most ``width`` characters, broken at the last safe space before
+    the limit (a line is longer only where no safe space allows)."""
     tokens = formula.split(" ")
-    lines, current = [], tokens[0]
-    for prev, token in zip(tokens, tokens[1:]):
-        if len(current) + 1 + len(token) > width and _safe_break(prev, token):
-            lines.append(current)
-            current = token
-        else:
-            current += " " + token
-    return lines + [current]
+    lines, line = [], [tokens[0]]
+    for token in tokens[1:]:
+        if len(" ".join(line + [token])) > width:
+            safe = [i for i in range(1, len(line) + 1)
+                    if _safe_break(line[i - 1], (line + [token])[i]) and len(" ".join(line[:i])) <= width]
+            if safe:
+                lines.append(" ".join(line[:safe[-1]]))
+                line = line[safe[-1]:]
+        line.append(token)
+    return lines + [" ".join(line)]
 
 
 def verify_command(network, lhs, answer):
