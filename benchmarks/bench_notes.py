@@ -15,11 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from symbackprop.render import notes, pdf
+from symbackprop.render import notes
+from symbackprop.render.pdf import build_pdf
 from symbackprop.spec import Network
 
 NETWORKS = [("1,1,1,1", None, None), ("3,3,2", None, None), ("4,4,4,2", "relu,tanh,sigmoid", "cross_entropy"),
-            ("2,10,10,10,10,10,10", "tanh", "quadratic"), ("784,16,10", "relu,sigmoid", "cross_entropy")]
+            ("2,10,10,10,10,10,10", "tanh", "quadratic"), ("784,30,10", "relu,sigmoid", "cross_entropy")]
 
 
 def command(repeats=3):
@@ -39,12 +40,12 @@ def parts(network):
         notes.write_notes([network], out)
         render = time.perf_counter() - start
         start = time.perf_counter()
-        pdf.build_pdf(Path(out) / f"{notes.file_stem(network)}.tex")
-        pdf = time.perf_counter() - start
+        build_pdf(Path(out) / f"{notes.file_stem(network)}.tex")
+        compiled = time.perf_counter() - start
         pages = subprocess.run(["pdfinfo", str(Path(out) / f"{notes.file_stem(network)}.pdf")],
                                capture_output=True, text=True).stdout
         count = next((line.split()[-1] for line in pages.splitlines() if line.startswith("Pages:")), "?")
-    return render, pdf, count
+    return render, compiled, count
 
 
 def main():
@@ -52,8 +53,8 @@ def main():
     print(f"\n  {'network':<42} {'render (s)':>10} {'pdf (s)':>8} {'pages':>6}")
     for args in NETWORKS:
         network = Network.parse(*args)
-        render, pdf, pages = parts(network)
-        print(f"  {network.describe():<42} {render:>10.2f} {pdf:>8.2f} {pages:>6}")
+        render, compiled, pages = parts(network)
+        print(f"  {network.describe():<42} {render:>10.2f} {compiled:>8.2f} {pages:>6}")
         sys.stdout.flush()
 
 

@@ -13,6 +13,7 @@ derivation and the registries.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .. import costs
 from ..derivation import derive
@@ -96,15 +97,20 @@ def off_neurons(network, numbers):
 
 def cancelling_costs(network):
     """The costs (registry entries) whose slope cancels σ' of this network's output activation."""
+    return [costs.get(name) for name in _cancelling(network.activations[-1])]
+
+
+@lru_cache(maxsize=None)
+def _cancelling(activation):
     out = []
-    for name, entry in costs.REGISTRY.items():
+    for name in costs.REGISTRY:
         try:
-            probe = Network.parse("1,1", network.activations[-1], name)
+            probe = Network.parse("2,2", activation, name)
         except SymbackpropError:  # the cost needs outputs this activation does not give
             continue
         if derive(probe).output_error_cancels:
-            out.append(entry)
-    return out
+            out.append(name)
+    return tuple(out)
 
 
 def lessons(network, derivation, numbers, curves):

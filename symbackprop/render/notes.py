@@ -327,28 +327,29 @@ def write_notes(networks=None, out_dir="output", pdf=False):
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise SymbackpropError(f"cannot create the output folder {out}: {e.strerror}") from None
-    written, tex_files = [], []
-    for network in networks:
-        ctx = context(network)
-        stem = ctx["stem"]
-        files = {out / f"{stem}.tex": render_notes(network, "latex", ctx),
-                 out / f"{stem}.md": render_notes(network, "markdown", ctx)}
-        for name, fig in ctx["figures"].items():
-            files[out / f"{stem}.{name}.svg"] = render_svg(fig)
-        for name, plot in ctx["plots"].items():
-            files[out / f"{stem}.{name}.svg"] = render_plot_svg(plot)
-        # the commands first: the .tex attaches the file when it is there
-        files = {out / f"{stem}.verify.sh": render_commands(ctx), **files}
-        for path, content in files.items():
-            try:
-                path.write_text(content, encoding="utf-8")
-            except OSError as e:
-                raise SymbackpropError(f"cannot write {path}: {e.strerror}") from None
-            written.append(path)
-        tex_files.append(out / f"{stem}.tex")
-    if pdf:
-        with ThreadPoolExecutor(max_workers=max(1, min(len(tex_files), os.cpu_count() or 1))) as pool:
-            written += list(pool.map(lambda tex: build_pdf(tex, engine), tex_files))
+    written, builds = [], []
+    workers = max(1, min(len(networks), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for network in networks:
+            ctx = context(network)
+            stem = ctx["stem"]
+            # the commands first: the .tex attaches the file when it is there
+            files = {out / f"{stem}.verify.sh": render_commands(ctx),
+                     out / f"{stem}.tex": render_notes(network, "latex", ctx),
+                     out / f"{stem}.md": render_notes(network, "markdown", ctx)}
+            for name, fig in ctx["figures"].items():
+                files[out / f"{stem}.{name}.svg"] = render_svg(fig)
+            for name, plot in ctx["plots"].items():
+                files[out / f"{stem}.{name}.svg"] = render_plot_svg(plot)
+            for path, content in files.items():
+                try:
+                    path.write_text(content, encoding="utf-8")
+                except OSError as e:
+                    raise SymbackpropError(f"cannot write {path}: {e.strerror}") from None
+                written.append(path)
+            if pdf:  # compiled while the next network's notes are rendered
+                builds.append(pool.submit(build_pdf, out / f"{stem}.tex", engine))
+        written += [build.result() for build in builds]
     return [str(p) for p in written]
 
 
