@@ -122,3 +122,29 @@ def test_a_big_network_is_sampled_and_says_how_much():
     fd = next(m for m in report.methods if m.key == "fd")
     assert "sampled entries of 4,270" in fd.note
     assert "sympy.diff" in report.text() and "skipped" in report.text()
+
+
+@pytest.mark.parametrize("sizes,activation,cost,regularisation", [
+    ("3,4,3", "sigmoid,softmax", "log_likelihood", {}),
+    ("4,3", "softmax", "log_likelihood", {"l2": 0.5}),
+    ("2,3,4", "tanh,softmax", "quadratic", {}),
+    ("3,2,3", "relu,softmax", "half_quadratic", {"l1": 0.2}),
+    ("3,4,2", "sigmoid", "cross_entropy", {"l2": 0.1}),
+    ("2,3,2", "tanh,identity", "quadratic", {"l1": 0.3}),
+], ids=["softmax-ll", "softmax-ll-l2", "softmax-quadratic", "softmax-half-l1", "sigmoid-ce-l2", "identity-l1"])
+def test_softmax_and_regularised_networks_agree_in_every_column(sizes, activation, cost, regularisation):
+    report = check(Network.parse(sizes, activation, cost, **regularisation), batch=3)
+    assert report.agree, report.text()
+    used = {m.key for m in report.methods if not m.skipped}
+    assert {"derived", "backprop", "fd", "generated"} <= used
+    for _, _, diffs in report.rows:
+        assert diffs["generated"][1] < 1e-10 and diffs["fd"][0] < 1e-6
+
+
+def test_cli_check_with_l2_and_softmax_exits_0():
+    result = run_cli("check", "--sizes", "3,4,3", "--activation", "sigmoid,softmax", "--cost", "log_likelihood",
+                     "--l2", "0.1", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert data["agree"] is True and data["network"]["regularisation"] == {"l2": 0.1}
+    assert all("generated" in row["diffs"] and row["diffs"]["generated"]["max_rel"] < 1e-10 for row in data["rows"])

@@ -17,7 +17,7 @@ import symbackprop as sb
 from symbackprop.codegen import compile as generate
 
 from codegen_oracle import (BLOCK_SYMPY, ORACLE_ACTIVATIONS, ORACLE_COSTS, close, oracle_backprop, oracle_cost,
-                            oracle_forward, random_problem)
+                            oracle_forward, probability_targets, random_problem)
 
 xps = pytest.importorskip("array_api_strict")
 torch = pytest.importorskip("torch")
@@ -61,7 +61,7 @@ class Torch:
 LIBRARIES = [Strict, Torch]
 SHAPES = [(1, 1, 1, 1), (3, 5, 2), (2, 6, 4, 3)]
 PAIRS = [(act, cost) for act in ORACLE_ACTIVATIONS for cost in ORACLE_COSTS
-         if cost != "cross_entropy" or act == "sigmoid"]
+         if cost not in ("cross_entropy", "log_likelihood") or act == "sigmoid" and cost == "cross_entropy"]
 
 
 def put_all(lib, params, X, Y, dtype, device=None):
@@ -151,18 +151,104 @@ def test_finite_for_huge_z(lib, dtype):
     assert np.isfinite(lib.get(gen.forward(p, x))).all()
 
 
+# A softmax output and regularisation ------------------------------------------------------------
+
+CHAPTER3 = [  # (sizes, activations, cost, regulariser): Nielsen's chapter 3 and its neighbours
+    ((4, 6, 3), "sigmoid,softmax", "log_likelihood", None),
+    ((4, 6, 3), "relu,softmax", "log_likelihood", ("l2", 5.0)),
+    ((3, 5, 4), "tanh,softmax", "quadratic", ("l1", 0.2)),
+    ((3, 5, 4), "tanh,softmax", "half_quadratic", None),
+    ((3, 5, 4), "tanh,softmax", "cross_entropy", ("l2", 0.3)),
+    ((3, 5, 2), "sigmoid", "cross_entropy", ("l2", 0.5)),
+    ((3, 5, 2), "softplus,identity", "quadratic", ("l1", 0.5)),
+]
+
+
+def chapter3_problem(sizes, cost, batch, seed):
+    params, X, Y = random_problem(sizes, batch, seed=seed)
+    if cost == "log_likelihood":
+        Y = probability_targets(batch, sizes[-1], seed=seed)
+    return params, X, Y
+
+
+@pytest.mark.parametrize("lib", LIBRARIES, ids=lambda lib: lib.name)
+@pytest.mark.parametrize("sizes,acts,cost,regulariser", CHAPTER3,
+                         ids=[f"{a}-{c}-{r[0] if r else 'none'}" for _, a, c, r in CHAPTER3])
+def test_softmax_and_regularisation_on_other_libraries(lib, sizes, acts, cost, regulariser):
+    net = sb.Network.parse(list(sizes), acts, cost, **(dict([regulariser]) if regulariser else {}))
+    gen = generate(net)
+    names = list(net.activations)
+    params, X, Y = chapter3_problem(sizes, cost, 9, seed=len(acts))
+    for n in (None, 1000):
+        want = oracle_backprop(names, cost, params, X, Y, regulariser, n)
+        want_cost = oracle_cost(names, cost, params, X, Y, regulariser, n)
+        for dtype, rtol, atol in [(np.float64, 1e-9, 1e-12), (np.float32, 2e-3, 2e-4)]:
+            p, x, y = put_all(lib, params, X, Y, dtype)
+            value, grads = gen.value_and_gradients(p, x, y, n=n)
+            assert all(isinstance(g, lib.array_type) and lib.dtype_name(g) == np.dtype(dtype).name for g in grads.values())
+            close({k: lib.get(v) for k, v in grads.items()}, want, rtol, atol)
+            close({k: lib.get(v) for k, v in gen.gradients(p, x, y, n=n).items()}, want, rtol, atol)
+            assert isinstance(value, lib.array_type) and lib.dtype_name(value) == np.dtype(dtype).name
+            assert float(lib.get(value)) == pytest.approx(want_cost, rel=rtol)
+            assert float(lib.get(gen.cost(p, x, y, n=n))) == pytest.approx(want_cost, rel=rtol)
+            out = lib.get(gen.forward(p, x))
+            np.testing.assert_allclose(out, oracle_forward(names, params, X)[1], rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("lib", LIBRARIES, ids=lambda lib: lib.name)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_log_likelihood_exact_for_huge_z(lib, dtype):
+    """z = (1e4, 0, -1e4) with one-hot targets: the per-example costs 0, 1e4, 2e4 exactly (log-sum-exp)."""
+    gen = generate(sb.Network.parse("3,3", "softmax", "log_likelihood"))
+    params = {"W1": np.eye(3), "b1": np.zeros(3)}
+    X = np.array([[1e4, 0, -1e4]] * 3)
+    p, x, y = put_all(lib, params, X, np.eye(3), dtype)
+    costs = [float(lib.get(gen.cost(p, x[i:i + 1, :], y[i:i + 1, :]))) for i in range(3)]
+    assert costs == [0.0, 1e4, 2e4]
+    value, grads = gen.value_and_gradients(p, x, y)
+    assert float(lib.get(value)) == pytest.approx(1e4)
+    np.testing.assert_allclose(lib.get(grads["b1"]), [2 / 3, -1 / 3, -1 / 3], rtol=1e-6)
+    assert all(np.isfinite(lib.get(g)).all() and lib.dtype_name(g) == np.dtype(dtype).name for g in grads.values())
+    assert np.array_equal(lib.get(gen.forward(p, x)), np.array([[1.0, 0, 0]] * 3))
+
+
+def test_torch_softmax_and_l2_against_finite_differences_of_its_own_cost():
+    """Central differences of the generated regularised cost (with n=), computed by PyTorch in float64."""
+    sizes = (3, 4, 3)
+    gen = generate(sb.Network.parse(list(sizes), "tanh,softmax", "log_likelihood", l2=2.0))
+    params, X, Y = chapter3_problem(sizes, "log_likelihood", 6, seed=3)
+    p, x, y = put_all(Torch, params, X, Y, np.float64)
+    got = gen.gradients(p, x, y, n=40)
+    h = 1e-6
+    for name, value in p.items():
+        numeric = torch.zeros_like(value)
+        flat, out = value.view(-1), numeric.view(-1)
+        for i in range(flat.numel()):
+            saved = flat[i].item()
+            flat[i] = saved + h
+            up = gen.cost(p, x, y, n=40).item()
+            flat[i] = saved - h
+            down = gen.cost(p, x, y, n=40).item()
+            flat[i] = saved
+            out[i] = (up - down) / (2 * h)
+        torch.testing.assert_close(got[name], numeric, rtol=1e-5, atol=1e-7)
+
+
 def test_results_stay_on_the_device_of_the_inputs():
     """No GPU here: PyTorch's meta device (shapes and dtypes only) and array-api-strict's second device
     stand in for one; every result must be on the inputs' device."""
-    gen = generate(sb.Network.parse("4,5,3", "relu,sigmoid", "cross_entropy"))
-    params, X, Y = random_problem((4, 5, 3), 7)
-    p, x, y = put_all(Torch, params, X, Y, np.float32, device="meta")
-    for result in [*gen.gradients(p, x, y).values(), gen.forward(p, x), gen.cost(p, x, y)]:
-        assert result.device.type == "meta" and result.dtype == torch.float32
-    device = xps.Device("device1")
-    p, x, y = put_all(Strict, params, X, Y, np.float64, device=device)
-    value, grads = gen.value_and_gradients(p, x, y)
-    assert value.device == device and all(g.device == device for g in grads.values())
+    for net in (sb.Network.parse("4,5,3", "relu,sigmoid", "cross_entropy"),
+                sb.Network.parse("4,5,3", "relu,softmax", "log_likelihood", l2=1.0)):
+        gen = generate(net)
+        params, X, _ = random_problem((4, 5, 3), 7)
+        Y = probability_targets(7, 3)
+        p, x, y = put_all(Torch, params, X, Y, np.float32, device="meta")
+        for result in [*gen.gradients(p, x, y).values(), gen.forward(p, x), gen.cost(p, x, y)]:
+            assert result.device.type == "meta" and result.dtype == torch.float32
+        device = xps.Device("device1")
+        p, x, y = put_all(Strict, params, X, Y, np.float64, device=device)
+        value, grads = gen.value_and_gradients(p, x, y, n=100)
+        assert value.device == device and all(g.device == device for g in grads.values())
 
 
 def test_dtype_rule_on_torch_the_parameters_decide():
