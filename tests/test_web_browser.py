@@ -206,7 +206,7 @@ def test_code_page_highlights_and_downloads_the_module(page, base, tmp_path):
     text = module.read_text(encoding="utf-8")
     assert module.name == "gradients_3_3_2_sigmoid_quadratic.py"
     compile(text, module.name, "exec")
-    assert "def gradients(params, X, Y)" in text
+    assert "def gradients(params, X, Y" in text  # (and n=None, the training-set size)
 
 
 def test_teacher_uploads_a_class_and_sees_the_chart(page, base, tmp_path):
