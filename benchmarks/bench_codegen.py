@@ -2,7 +2,8 @@
 
 * generated    ``symbackprop.compile(net).gradients`` (the same code ``codegen -o`` writes)
 * lean NumPy   a lean hand-written vectorized backprop, written here: the textbook matrix form with
-               the 1/n of the mean applied once (to δ⁽ᴸ⁾), not to every gradient
+               the 1/n of the mean applied once (to δ⁽ᴸ⁾), not to every gradient; for a softmax output
+               with the log-likelihood the stable softmax and δ⁽ᴸ⁾ = (a − y)/n, for L2 (λ/n) W added
 * PyTorch      CPU autograd (``torch.autograd.grad``), when torch is importable
 * JAX jit      ``jax.jit(jax.grad(cost))``, when jax is importable (not a dependency of the project)
 * floor        the bare matrix products of one backprop (L forward, L for ∂C/∂W, L - 1 for δ) into
@@ -34,15 +35,21 @@ import numpy as np  # noqa: E402
 
 import symbackprop as sb  # noqa: E402
 
-CASES = [  # (sizes, batch, activations): the cost is quadratic throughout
-    ((784, 256, 128, 10), 256, "sigmoid"),
-    ((1024, 1024, 1024, 10), 512, "sigmoid"),
-    ((784, 256, 128, 10), 256, "relu,tanh,sigmoid"),
-    ((1024, 1024, 1024, 10), 512, "tanh,relu,sigmoid"),
-    ((64, 32, 10), 64, "sigmoid"),
-    ((1, 1, 1, 1), 1, "sigmoid"),
+QUADRATIC = ("quadratic", None)
+SOFTMAX = ("log_likelihood", None)  # with the activations "…,softmax": Nielsen's chapter 3 output layer
+SOFTMAX_L2 = ("log_likelihood", ("l2", 5.0))
+CASES = [  # (sizes, batch, activations, (cost, regulariser))
+    ((784, 256, 128, 10), 256, "sigmoid", QUADRATIC),
+    ((1024, 1024, 1024, 10), 512, "sigmoid", QUADRATIC),
+    ((784, 256, 128, 10), 256, "relu,tanh,sigmoid", QUADRATIC),
+    ((1024, 1024, 1024, 10), 512, "tanh,relu,sigmoid", QUADRATIC),
+    ((64, 32, 10), 64, "sigmoid", QUADRATIC),
+    ((1, 1, 1, 1), 1, "sigmoid", QUADRATIC),
+    ((784, 256, 10), 256, "sigmoid,softmax", SOFTMAX),
+    ((784, 256, 10), 256, "sigmoid,softmax", SOFTMAX_L2),
+    ((64, 32, 10), 64, "sigmoid,softmax", SOFTMAX_L2),
 ]
-QUICK = [CASES[0], CASES[2], CASES[4], CASES[5]]
+QUICK = [CASES[0], CASES[2], CASES[4], CASES[5], CASES[7]]
 LEAD_IN = 0.1  # s of untimed calls right before each sample
 SAMPLE = 0.02  # s: a sample is at least this long
 BUSY = 0.10  # a row is timed again when other processes used more than this share of the machine
@@ -57,10 +64,20 @@ LEAN_ACTIVATIONS = {  # name: (σ(z), σ'(z) from a = σ(z)), as an engineer wri
 }
 
 
-def lean_backprop(activations):
-    """A lean hand-written backprop for quadratic cost: a loop over the layers, 1/n applied once."""
-    forward = [LEAN_ACTIVATIONS[name][0] for name in activations]
-    slope = [LEAN_ACTIVATIONS[name][1] for name in activations]
+def lean_softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def lean_backprop(activations, cost="quadratic", regulariser=None):
+    """A lean hand-written backprop: a loop over the layers, 1/n applied once; quadratic cost, or a
+    softmax output with the log-likelihood (δ = a − y); L2 adds (λ/n) W to each weight's gradient."""
+    softmax = activations[-1] == "softmax"
+    if (cost == "log_likelihood") != softmax or (regulariser and regulariser[0] != "l2"):
+        raise ValueError("the lean backprop knows the quadratic cost, a softmax with the log-likelihood, and L2")
+    forward = [lean_softmax if name == "softmax" else LEAN_ACTIVATIONS[name][0] for name in activations]
+    slope = [None if name == "softmax" else LEAN_ACTIVATIONS[name][1] for name in activations]
+    lam = regulariser[1] if regulariser else 0.0
     depth = len(activations)
     W_names = [f"W{layer}" for layer in range(1, depth + 1)]
     b_names = [f"b{layer}" for layer in range(1, depth + 1)]
@@ -71,10 +88,13 @@ def lean_backprop(activations):
         for W, b, sigma in zip(Ws, (params[name] for name in b_names), forward):
             acts.append(sigma(acts[-1] @ W.T + b))
         a = acts[-1]
-        delta = (2 / X.shape[0]) * (a - Y) * slope[-1](a)
+        n = X.shape[0]
+        delta = (a - Y) * (1 / n) if softmax else (2 / n) * (a - Y) * slope[-1](a)
         grads = {}
         for layer in range(depth, 0, -1):
             grads[W_names[layer - 1]] = delta.T @ acts[layer - 1]
+            if lam:
+                grads[W_names[layer - 1]] += (lam / n) * Ws[layer - 1]
             grads[b_names[layer - 1]] = delta.sum(axis=0)
             if layer > 1:
                 delta = (delta @ Ws[layer - 1]) * slope[layer - 2](acts[layer - 1])
@@ -106,15 +126,16 @@ def floor_method(params, X, dtype):
     return run
 
 
-def torch_method(activations, params, X, Y, device="cpu"):
+def torch_method(activations, params, X, Y, device="cpu", cost="quadratic", regulariser=None):
     """(function, note) for PyTorch autograd, or (None, why not)."""
     try:
         import torch
     except ImportError:
         return None, "torch not installed; skipped"
     torch.set_num_threads(2)
-    functions = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
+    functions = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "softmax": lambda z: z}
     sigmas = [functions[name] for name in activations]
+    lam = regulariser[1] if regulariser else 0.0
     tp = {k: torch.from_numpy(v).to(device).requires_grad_(True) for k, v in params.items()}
     tX, tY = torch.from_numpy(X).to(device), torch.from_numpy(Y).to(device)
     names = list(params)
@@ -124,15 +145,20 @@ def torch_method(activations, params, X, Y, device="cpu"):
         a = tX
         for layer, sigma in enumerate(sigmas, start=1):
             a = sigma(torch.addmm(tp[f"b{layer}"], a, tp[f"W{layer}"].T))
-        cost = ((a - tY) ** 2).sum(dim=1).mean()
-        out = torch.autograd.grad(cost, [tp[n] for n in names])
+        if cost == "log_likelihood":  # the last layer left z as it is: log-softmax, then -Σ y ln a
+            value = -(tY * torch.log_softmax(a, dim=1)).sum(dim=1).mean()
+        else:
+            value = ((a - tY) ** 2).sum(dim=1).mean()
+        if lam:
+            value = value + lam / (2 * tX.shape[0]) * sum((tp[n] ** 2).sum() for n in names if n[0] == "W")
+        out = torch.autograd.grad(value, [tp[n] for n in names])
         sync()
         return out
 
     return grads, f"torch {torch.__version__}, {torch.get_num_threads()} threads, {device}"
 
 
-def jax_method(activations, params, X, Y):
+def jax_method(activations, params, X, Y, cost_name="quadratic", regulariser=None):
     """(function, note) for JAX jit of grad, or (None, why not)."""
     try:
         import jax
@@ -141,14 +167,19 @@ def jax_method(activations, params, X, Y):
         return None, "jax not installed (pip install jax, not a dependency of the project); skipped"
     if X.dtype == np.float64:
         jax.config.update("jax_enable_x64", True)
-    functions = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu}
+    functions = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu, "softmax": lambda z: z}
     sigmas = [functions[name] for name in activations]
+    lam = regulariser[1] if regulariser else 0.0
 
     def cost(p, x, y):
         a = x
         for layer, sigma in enumerate(sigmas, start=1):
             a = sigma(a @ p[f"W{layer}"].T + p[f"b{layer}"])
-        return jnp.mean(jnp.sum((a - y) ** 2, axis=1))
+        if cost_name == "log_likelihood":  # the last layer left z as it is
+            value = -jnp.mean(jnp.sum(y * jax.nn.log_softmax(a, axis=1), axis=1))
+        else:
+            value = jnp.mean(jnp.sum((a - y) ** 2, axis=1))
+        return value + lam / (2 * x.shape[0]) * sum(jnp.sum(p[k] ** 2) for k in p if k[0] == "W")
 
     grad = jax.jit(jax.grad(cost))
     jp = {k: jnp.asarray(v) for k, v in params.items()}
@@ -205,20 +236,24 @@ def time_row(methods, rounds):
     return {name: statistics.median(values) for name, values in times.items()}, others
 
 
-def problem(sizes, batch, activations, dtype):
-    net = sb.Network.parse(list(sizes), activations, "quadratic")
+def problem(sizes, batch, activations, objective, dtype):
+    cost, regulariser = objective
+    net = sb.Network.parse(list(sizes), activations, cost, **dict([regulariser] if regulariser else []))
     gen = sb.compile(net)
     params = gen.init_params(0, dtype)
     rng = np.random.default_rng(1)
     X = rng.standard_normal((batch, sizes[0])).astype(dtype)
-    Y = rng.uniform(0, 1, (batch, sizes[-1])).astype(dtype)
+    if cost == "log_likelihood":  # one-hot labels
+        Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], batch)]
+    else:
+        Y = rng.uniform(0, 1, (batch, sizes[-1])).astype(dtype)
     return net, gen, params, X, Y
 
 
-def bench_cpu(sizes, batch, activations, dtype, rounds):
-    net, gen, params, X, Y = problem(sizes, batch, activations, dtype)
+def bench_cpu(sizes, batch, activations, objective, dtype, rounds):
+    net, gen, params, X, Y = problem(sizes, batch, activations, objective, dtype)
     acts = net.activations
-    lean = lean_backprop(acts)
+    lean = lean_backprop(acts, *objective)
     # the same numbers, or the comparison means nothing
     want, got = lean(params, X, Y), gen.gradients(params, X, Y)
     rtol, atol = (2e-3, 1e-5) if dtype == np.float32 else (1e-9, 1e-12)
@@ -227,7 +262,8 @@ def bench_cpu(sizes, batch, activations, dtype, rounds):
     methods = {"floor": floor_method(params, X, dtype), "generated": gen.gradients, "lean": lean}
     notes = []
     for name, make in (("pytorch", torch_method), ("jax", jax_method)):
-        fn, note = make(acts, params, X, Y)
+        fn, note = make(acts, params, X, Y, "cpu", *objective) if name == "pytorch" else make(acts, params, X, Y,
+                                                                                             *objective)
         notes.append(note)
         if fn is not None:
             methods[name] = fn
@@ -240,10 +276,10 @@ def bench_cpu(sizes, batch, activations, dtype, rounds):
     return best, others, notes
 
 
-def bench_cuda(sizes, batch, activations, dtype, rounds):
+def bench_cuda(sizes, batch, activations, objective, dtype, rounds):
     import torch
 
-    net, gen, params, X, Y = problem(sizes, batch, activations, dtype)
+    net, gen, params, X, Y = problem(sizes, batch, activations, objective, dtype)
     tp = {k: torch.from_numpy(v).cuda() for k, v in params.items()}
     tX, tY = torch.from_numpy(X).cuda(), torch.from_numpy(Y).cuda()
 
@@ -252,7 +288,7 @@ def bench_cuda(sizes, batch, activations, dtype, rounds):
         torch.cuda.synchronize()
         return out
 
-    autograd, note = torch_method(net.activations, params, X, Y, device="cuda")
+    autograd, note = torch_method(net.activations, params, X, Y, "cuda", *objective)
     best, others = time_row({"generated": generated, "pytorch": lambda: autograd(None, None, None)}, rounds)
     return best, others, [note]
 
@@ -269,14 +305,25 @@ def ratio(a, b):
     return f"{a / b:.2f}×" if a is not None and b else "-"
 
 
+def label(sizes, batch, acts, objective):
+    """'784-256-10, 256, sigmoid,softmax, log-likelihood + L2 5' (quadratic cost: no mention)."""
+    cost, regulariser = objective
+    text = f"{'-'.join(map(str, sizes))}, {batch}, {acts}"
+    if cost != "quadratic":
+        text += f", {cost.replace('_', '-')}"
+    if regulariser:
+        text += f" + {regulariser[0].upper()} {regulariser[1]:g}"
+    return text
+
+
 def cpu_table(rows):
     head = ("| network, batch, activations | floor | generated | lean NumPy | PyTorch | JAX jit | "
             "generated / lean | generated / floor | lean / floor | PyTorch / floor | JAX / floor |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for (sizes, batch, acts), best, others in rows:
+    for case, best, others in rows:
         f, g, h, t, j = (best.get(k) for k in ("floor", "generated", "lean", "pytorch", "jax"))
         busy = f" (others {others:.0%})" if others is not None and others > BUSY else ""
-        lines.append(f"| {'-'.join(map(str, sizes))}, {batch}, {acts}{busy} | {fmt(f)} | {fmt(g)} | {fmt(h)} | "
+        lines.append(f"| {label(*case)}{busy} | {fmt(f)} | {fmt(g)} | {fmt(h)} | "
                      f"{fmt(t)} | {fmt(j)} | {ratio(g, h)} | {ratio(g, f)} | {ratio(h, f)} | {ratio(t, f)} | "
                      f"{ratio(j, f)} |")
     return "\n".join(lines)
@@ -284,9 +331,9 @@ def cpu_table(rows):
 
 def cuda_table(rows):
     lines = ["| network, batch, activations | generated | PyTorch autograd | generated / PyTorch |", "|---|---|---|---|"]
-    for (sizes, batch, acts), best, _ in rows:
+    for case, best, _ in rows:
         g, t = best["generated"], best["pytorch"]
-        lines.append(f"| {'-'.join(map(str, sizes))}, {batch}, {acts} | {fmt(g)} | {fmt(t)} | {ratio(g, t)} |")
+        lines.append(f"| {label(*case)} | {fmt(g)} | {fmt(t)} | {ratio(g, t)} |")
     return "\n".join(lines)
 
 
@@ -302,7 +349,7 @@ def main():
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     cases = QUICK if args.quick else CASES
     if args.only:
-        cases = [c for c in cases if f"{'-'.join(map(str, c[0]))}, {c[1]}, {c[2]}".startswith(args.only)]
+        cases = [c for c in cases if label(*c).startswith(args.only)]
     if args.device == "cuda":
         try:
             import torch
@@ -314,17 +361,17 @@ def main():
             return
         print(f"bench_codegen: CUDA {torch.cuda.get_device_name()}, generated vs PyTorch autograd on the GPU")
     else:
-        print(f"bench_codegen: quadratic cost; median of {args.rounds} interleaved rounds, {LEAD_IN * 1e3:.0f} ms "
+        print(f"bench_codegen: quadratic cost unless the row names another; median of {args.rounds} interleaved rounds, {LEAD_IN * 1e3:.0f} ms "
               f"lead-in per sample; {os.cpu_count()} CPUs, NumPy {np.__version__}, Python {platform.python_version()}")
     bench = bench_cuda if args.device == "cuda" else bench_cpu
     tables = []
     for dtype_name in dtypes:
         rows, notes = [], set()
-        for sizes, batch, acts in cases:
-            best, others, row_notes = bench(sizes, batch, acts, np.dtype(dtype_name).type, args.rounds)
-            rows.append(((sizes, batch, acts), best, others))
+        for case in cases:
+            best, others, row_notes = bench(*case, np.dtype(dtype_name).type, args.rounds)
+            rows.append((case, best, others))
             notes.update(row_notes)
-            print(f"  {dtype_name} {'-'.join(map(str, sizes))} batch {batch} {acts}: done"
+            print(f"  {dtype_name} {label(*case)}: done"
                   + (f" (other processes {others:.0%})" if others is not None else ""), flush=True)
         tables.append((dtype_name, rows, sorted(notes)))
     for dtype_name, rows, notes in tables:
