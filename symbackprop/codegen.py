@@ -21,10 +21,15 @@ sum over the batch for BP3 -- follows the matrix form of BP1-BP4, one block per 
 text (our own: besides code printed from SymPy it holds only the validated network's sizes and
 registry names) into a fresh module object and returns it.
 
-Where a later addition goes: an output layer whose BP1 is not elementwise (softmax) registers
-its own step functions in ``ACTIVATION_STEPS`` and ``OUTPUT_ERROR_STEPS``; a regularisation term
-of the weight gradient ((λ/n) w) is one more ``Step`` in ``_weight_gradient_steps`` and one more
-term in ``_cost_terms``.
+A layer whose activation is not element-wise (``elementwise=False`` in its registry entry: softmax,
+a_j = e(z_j)/Σ_k e(z_k)) takes the step functions of its kind in ``ACTIVATION_STEPS`` and
+``OUTPUT_ERROR_STEPS``: the forward pass row by row, shifted by the row's largest z where SymPy finds
+the quotient unchanged by a shift; BP1 = Jᵀ∇ₐC as the derivation returns it, element-wise (a − y) or
+with sums over the output neurons, printed as sums along the rows (``RowSum``).  The cost of such a
+layer is written with the log-sum-exp.  Regularisers (``Derivation.regularisation``) add their
+(λ/n) penalty'(W) to each weight's gradient (``_weight_gradient_steps``) and (λ/n) Σ penalty(w) to
+the cost (``_penalty_code``), both printed from the derivation's SymPy expressions.  Nothing here
+branches on an activation's or a cost's name.
 """
 
 import importlib.abc
@@ -439,8 +444,8 @@ def _normalised_activation_steps(network, number, source, buf):
     t = sp.Symbol("z", real=True)
     e = entry.expression(t)
     quotient = derive(network).slope(entry.name).expression  # e(z_j)/Σ_k e(z_k), as the derivation writes it
-    comment = [f"a^{{({number})}}_j = {_latex(quotient)}, {entry.name}: not element-wise, every a_j depends on "
-               "every z_k of its row, and each row adds up to 1"]
+    comment = [f"a^{{(L)}}_j = {_latex(quotient)} (layer {number} = L), {entry.name}: not element-wise, every a_j "
+               "depends on every z_k of its row, and each row adds up to 1"]
     if _shifted_by_the_row_maximum(entry):
         comment.append("shifted by the largest z of each row: the shift cancels in the quotient, and "
                        f"{_latex(e.xreplace({t: sp.Symbol('z - max z')}))} <= 1 never overflows")
@@ -573,8 +578,7 @@ def _normalised_cost_terms(entry, per_neuron, av, yv, zv, a, z, y):
 def _with_the_mean(title, comment, error, names, L):
     """δ⁽ᴸ⁾ = ``error`` with the 1/batch of the mean: joined to the constant factor (the 2 of the
     quadratic cost) when there is one, else one step more."""
-    mean = ["the mean over the batch: C = \\frac{1}{n} \\sum_x C_x, so every gradient carries 1/n (n = the rows, "
-            "batch);"]
+    mean = ["the mean over the batch: C = \\frac{1}{batch} \\sum_x C_x, so every gradient of it carries 1/batch;"]
     coefficient, rest = sp.Mul(*sp.Mul.make_args(error)).as_coeff_Mul()
     if coefficient == 1:
         return [Step(title, comment, [f"delta{L} = {numpy_code(error, names)}"],
