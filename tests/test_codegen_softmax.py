@@ -6,6 +6,9 @@ out by hand for huge |z|.
 """
 
 import io
+import json
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -14,8 +17,9 @@ import pytest
 import symbackprop as sb
 from symbackprop.codegen import compile as generate, source
 
-from codegen_oracle import (close, oracle_backprop, oracle_cost, oracle_finite_differences, oracle_forward,
+from codegen_oracle import (BLOCK_SYMPY, close, oracle_backprop, oracle_cost, oracle_finite_differences, oracle_forward,
                             probability_targets, random_problem)
+from conftest import run_cli
 
 COSTS = ["log_likelihood", "quadratic", "half_quadratic", "cross_entropy"]
 SHAPES = [((4, 3), "softmax"), ((3, 5, 4), "tanh,softmax"), ((2, 6, 4, 3), "relu,sigmoid,softmax"),
@@ -222,3 +226,36 @@ def test_no_warning_from_the_targets_check_or_the_shift():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gen.value_and_gradients(params, X, Y)
+
+
+_RUN = BLOCK_SYMPY + """
+import json, numpy as np
+sys.path.insert(0, sys.argv[1])
+import chapter3 as m
+p = m.init_params(seed=0)
+rng = np.random.default_rng(0)
+X = rng.normal(size=(9, m.SIZES[0]))
+Y = np.eye(m.SIZES[-1])[rng.integers(0, m.SIZES[-1], 9)]
+value, g = m.value_and_gradients(p, X, Y, n=100)
+print(json.dumps({"modules": sorted(k for k in sys.modules if k.split(".")[0] in ("sympy", "symbackprop")),
+                  "cost": float(value), "lambda": m.LAMBDA_L2, "grads": {k: v.tolist() for k, v in g.items()},
+                  "params": {k: v.tolist() for k, v in p.items()}, "X": X.tolist(), "Y": Y.tolist()}))
+"""
+
+
+def test_cli_writes_a_softmax_l2_module_that_runs_without_sympy(tmp_path):
+    result = run_cli("codegen", "--sizes", "5,7,4", "--activation", "tanh,softmax", "--cost", "log_likelihood",
+                     "--l2", "0.3", "-o", str(tmp_path / "chapter3.py"))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "chapter3.py").read_text()
+    assert "--cost log_likelihood --l2 0.3 -o FILE.py" in text and "LAMBDA_L2 = 0.3" in text
+    run = subprocess.run([sys.executable, "-I", "-c", _RUN, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["modules"] == [] and data["lambda"] == 0.3
+    params = {k: np.array(v) for k, v in data["params"].items()}
+    X, Y = np.array(data["X"]), np.array(data["Y"])
+    want = oracle_backprop(["tanh", "softmax"], "log_likelihood", params, X, Y, ("l2", 0.3), n=100)
+    close({k: np.array(v) for k, v in data["grads"].items()}, want, 1e-9, 1e-12)
+    assert data["cost"] == pytest.approx(oracle_cost(["tanh", "softmax"], "log_likelihood", params, X, Y,
+                                                     ("l2", 0.3), n=100), rel=1e-12)
