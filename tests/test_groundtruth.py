@@ -71,7 +71,7 @@ def test_a_wrong_derivation_is_caught():
 
 
 @pytest.mark.parametrize("sizes,activation,cost,strengths", [
-    ("2,2,3", "sigmoid,softmax", "log_likelihood", {}),
+    ("1,2,3", "sigmoid,softmax", "log_likelihood", {}),
     ("1,2,2", "tanh,softmax", "quadratic", {}),
     ("2,2,1", "sigmoid", "quadratic", {"l2": 0.3}),
     ("2,1,2", "tanh,sigmoid", "cross_entropy", {"l1": 0.3}),
