@@ -389,8 +389,12 @@ class Derivation(_Shows):
         L, j = nt.L, nt.j
         bp = {e.name: e for e in self.bp}
         cost = Factor(nt.partial(nt.C0, nt.a[L, j]), self.cost_slope, "cost_slope")
-        out_slope = bp["BP1"].derived_from.factors[0]
-        output_error = printing.ordered_product(self.cost_slope, out_slope.value)
+        if self.network.activation(self.network.depth).elementwise:
+            out_slope = bp["BP1"].derived_from.factors[0]
+            output_error = printing.ordered_product(self.cost_slope, out_slope.value)
+            bp1_factors = (out_slope, cost)
+        else:  # softmax: BP1 is the sum over the outputs, Jᵀ∇_a C
+            output_error, bp1_factors = self.with_cost_slope(bp["BP1"].index_rhs), ()
         bp2_paths = bp["BP2"].derived_from
         bp2_factors = (*bp2_paths.path.factors, Factor(nt.partial(nt.a[nt.l, j], nt.z[nt.l, j]),
                                                         nt.sigma_prime(nt.z[nt.l, j]), "activation_slope"))
@@ -408,8 +412,8 @@ class Derivation(_Shows):
             Form(cost.partial, cost.value, (cost,), "cost slope"),
             *(Form(c.lhs, c.rhs, c.factors, "chain rule") for c in chains[:2]),
             Form(self.paths.lhs, self.paths.rhs, self.paths.path.factors, "paths"),
-            Form(bp["BP1"].index_lhs, output_error, (out_slope, cost), "BP1"),
-            Form(nt.partial(nt.C0, nt.z[L, j]), output_error, (out_slope, cost), "BP1"),
+            Form(bp["BP1"].index_lhs, output_error, bp1_factors, "BP1"),
+            Form(nt.partial(nt.C0, nt.z[L, j]), output_error, bp1_factors, "BP1"),
             Form(bp["BP1"].matrix_lhs, bp["BP1"].matrix_rhs, (), "BP1"),
             Form(nt.partial(nt.C0, nt.a[L]), nt.grad_a_C(), (), "BP1"),
             *(Form(c.lhs, c.rhs, c.factors, "chain rule") for c in chains[2:]),
@@ -571,6 +575,21 @@ def normalised_jacobian(entry):
     return i, jacobian
 
 
+def _through_delta(layer):
+    """∂C₀/∂w^{(l)}_{jk}, ∂C₀/∂b^{(l)}_j and ∂C₀/∂a^{(l-1)}_k through z^{(l)}_j, whose sensitivity is δ."""
+    j, k = nt.j, nt.k
+    term = model.weighted_input_term(layer, j, k)
+    up = Factor(nt.partial(nt.C0, nt.z[layer, j]), nt.delta[layer, j], "upstream_delta")
+    dw = Factor(nt.partial(nt.z[layer, j], nt.w[layer, j, k]), local_derivative(term, nt.w[layer, j, k]),
+                "input_activation")
+    db = Factor(nt.partial(nt.z[layer, j], nt.b[layer, j]), local_derivative(term, nt.b[layer, j]), "bias")
+    da = Factor(nt.partial(nt.z[layer, j], nt.a[layer - 1, k]), local_derivative(term, nt.a[layer - 1, k]), "weight")
+    return (ChainRule(nt.w[layer, j, k], (dw, up), "a weight only reaches the cost through z_j"),
+            ChainRule(nt.b[layer, j], (db, up), "the bias, with ∂z/∂b = 1"),
+            PathSum(ChainRule(nt.a[layer - 1, k], (da, up)), j, nt.n[layer] - 1,
+                    "a_k influences the cost through every neuron j of the next layer"))
+
+
 def _bp1(network):
     """BP1: δ^{(L)}_j = ∂C₀/∂a^{(L)}_j σ'(z^{(L)}_j), the chain rule through a^{(L)}_j; for a normalised
     output layer (softmax) every a_i depends on z_j: δ^{(L)}_j = Σ_i ∂C₀/∂a^{(L)}_i ∂a_i/∂z_j = (Jᵀ∇_a C)_j."""
@@ -721,7 +740,10 @@ def derive(network=None):
         Definition(nt.a[l, j], model.activation(l), "its activation"),
         Definition(nt.C0, model.cost(cost), "the cost of one training example, summed over the outputs"),
     )
-    weight, bias, paths = _indexed(cost, nt.L)
+    if network.activation(network.depth).elementwise:
+        weight, bias, paths = _indexed(cost, nt.L)
+    else:  # softmax: a_j depends on every z, so the output layer's chain rules go through δ^{(L)}_j (BP1)
+        weight, bias, paths = _through_delta(nt.L)
     general_weight, general_bias, general_paths = _indexed(cost, l)
     delta_def, bp = _bp(network)
     average = Definition(nt.partial(nt.C, nt.w[l, j, k]),

@@ -27,7 +27,7 @@ from .compare import same
 from .factors import Evaluator, factor_findings, split_factors, term_findings
 from .shapes import as_expr, free_indices, has_whole_target, layered, neuron_positions
 
-CODES = ("other_question", "not_an_answer", "missing_sum", "stray_sum", "cost_for_slope", "wrong_factor", "extra_term", "missing_term", "tiny_difference", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
+CODES = ("not_elementwise", "other_question", "not_an_answer", "missing_sum", "stray_sum", "cost_for_slope", "wrong_factor", "extra_term", "missing_term", "tiny_difference", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
          "missing_factor", "extra_factor", "wrong_order", "only_some_layers", "unexplained", "chain_part")
 
@@ -229,6 +229,9 @@ def diagnose(formula, rhs, samples, checker, derivation, factors, want):
     chain-rule factors (value, role) of the statement the derivation has for the left side."""
     lhs = formula.lhs
     findings = []
+    normalised = _elementwise_slope_on_a_normalised_layer(rhs, derivation)
+    if normalised:
+        return [normalised]
     for s, layer in _missing_sums(rhs, lhs):
         fixed = sp.Sum(rhs, (s, 0, nt.n[layer] - 1)) if layer is not None else None
         works = fixed is not None and checker.equivalent(fixed)
@@ -305,6 +308,25 @@ def _cost_for_slope(rhs, samples, checker, derivation, lhs):
             slope = slope.xreplace({nt.j: a.indices[1]} if len(a.indices) > 1 else {})
             return (_finding("cost_for_slope", f"{_named(factor)} is the cost itself; the chain rule needs its slope "
                              f"∂C₀/∂a = {_named(slope)}"), plain(rhs).xreplace({factor: slope}))
+    return None
+
+
+def _elementwise_slope_on_a_normalised_layer(rhs, derivation):
+    """σ'(z^{(L)}) on an output layer that is not element-wise (softmax): the Jacobian is due."""
+    network = derivation.network
+    entry = network.activation(network.depth)
+    if entry.elementwise:
+        return None
+    for node in rhs.atoms(nt.sigma_prime):
+        layer = nt.layer_of(next(iter(node.args[0].atoms(sp.Indexed)), None)) if node.args[0].atoms(sp.Indexed) else None
+        if layer is not None and sp.sympify(layer).subs(nt.L, network.depth) == network.depth:
+            jacobian = derivation.slope(entry.name).derivative
+            result = (f"; with this cost it comes to δ^(L) = {_named(derivation.output_error)}"
+                      if derivation.output_error_cancels else "")
+            return _finding("not_elementwise", (
+                f"{entry.words} is not element-wise: every output a_i depends on every z_j, so there is no "
+                f"{_named(node)} to multiply by; BP1 is δ^(L) = Jᵀ∇_a C with J_ij = ∂a_i/∂z_j = {_named(jacobian)}"
+                + result))
     return None
 
 

@@ -22,6 +22,7 @@ Every z stays at least ``MARGIN`` away from a kink, where the derivative does no
 import numpy as np
 
 from .. import numeric
+from ..errors import FormulaError
 
 MARGIN = 0.1
 REGIMES = ("active", "mixed", "mixed", "saturated")
@@ -67,6 +68,8 @@ class Point:
             self.y = np.where(a > 0.5, rng.uniform(0.05, 0.15, a.shape), rng.uniform(0.85, 0.95, a.shape))
         else:
             self.y = rng.uniform(0.1, 0.9, network.width(depth))
+        if network.cost_entry.needs_normalised_output:  # targets a probability vector, as δᴸ = a − y assumes
+            self.y = self.y / self.y.sum()
         back = numeric.backward(network, params, x[None, :], self.y[None, :])
         self.a = [np.asarray(v[0], dtype=float) for v in back.acts]
         self.z = [None] + [np.asarray(v[0], dtype=float) for v in back.zs[1:]]
@@ -80,18 +83,31 @@ class Point:
         self.lam, self.n = 0.3 + 0.17 * seed, 7 + 3 * seed
 
     def sigma(self, layer, v):
-        """σ of layer ``layer`` at v; for softmax (not element-wise) v must be the layer's whole z."""
+        """σ of layer ``layer`` at v; for softmax (not element-wise) v is its z^{(L)} or a z^{(L)}_j."""
+        if not self.network.activation(layer).elementwise:
+            return self._softmax_output(layer, v)
         return self.network.activation(layer).numpy(v)
 
     def sigma_prime(self, layer, v):
         """σ'(v); for softmax, which has a Jacobian and no σ', the diagonal a_j(1 − a_j) a student
-        writing σ'(z^{(L)}) means (v the layer's whole z)."""
+        writing σ'(z^{(L)}_j) means."""
         entry = self.network.activation(layer)
         if not entry.elementwise:
-            a = entry.numpy(np.asarray(v, dtype=float))
+            a = self._softmax_output(layer, v)
             return a * (1 - a)
         slope = numeric.slope_of_z(self.network.activations[layer - 1])(v)
         return np.asarray(slope, dtype=float) * np.ones_like(v, dtype=float)
+
+    def _softmax_output(self, layer, v):
+        """The softmax output a^{(L)} (or a^{(L)}_j) where v is the layer's z^{(L)} (or one z^{(L)}_j):
+        a normalised layer has no value at a z alone."""
+        z, a = self.z[layer], self.a[layer]
+        v = np.asarray(v, dtype=float)
+        if v.size == z.size and np.array_equal(v.reshape(-1), z):
+            return a.reshape(v.shape)
+        if v.size == 1 and np.count_nonzero(z == float(v.reshape(-1)[0])) == 1:
+            return float(a[z == float(v.reshape(-1)[0])][0])
+        raise FormulaError("softmax has a value only at its own weighted inputs: write σ(z^{(L)}) or σ(z^{(L)}_j)")
 
     def penalty_slope(self, layer):
         """(λ/n) penalty'(W^{(l)}) of the network's regulariser at this point's λ and n (0 without)."""

@@ -165,6 +165,9 @@ def _values(network, point):
                 values[nt.b[layer, j]] = mpmath.mpf(float(B[j]))
                 values.update({nt.w[layer, j, k]: mpmath.mpf(float(W[j, k])) for k in range(W.shape[1])})
         y = [mpmath.mpf(float(v)) for v in point.y]
+        if network.cost_entry.needs_normalised_output:  # a probability vector at 50 digits too
+            total = mpmath.fsum(y)
+            y = [v / total for v in y]
         slope = _functions(network.cost)
         d_a = [slope(a, t) for a, t in zip(acts[depth], y)]
         for layer in range(depth, 0, -1):

@@ -22,10 +22,10 @@ from ..instantiate import layers_relative
 from ..spec import Network
 from .bindings import bindings, check_cost, check_meaning
 from . import precise, timelimit
-from .compare import Checker
+from .compare import Checker, points
 from .diagnose import diagnose
 from .expected import chain_factors, expected, in_students_form, is_shorthand
-from .parse import parse
+from .parse import grammar, parse
 from .result import Result, rounded, symbol_values, text_of, worst_entry
 from .shapes import free_indices
 
@@ -50,9 +50,19 @@ def verify(formula, network=None, time_limit=timelimit.DEFAULT, question=None, f
     repeats the left side) is not an answer; ``hint``, the diagnosis without the expected answer.
     """
     network = Network.parse() if network is None else network
+    warm_up(network)
     with timelimit.limit(time_limit, formula) as deadline:
         result = _verify(formula, network, deadline, question, forbid_partials)
     return dataclasses.replace(result, expected="", expected_text="") if hint else result
+
+
+def warm_up(network):
+    """What every formula on ``network`` needs and a process computes once: the grammar, the
+    derivation and the sample points.  Done before the time limit starts, which is then the
+    formula's own (a first call under load is not refused for the process's set-up)."""
+    grammar()
+    derive(network)
+    points(network)
 
 
 def read_question(question, network):
