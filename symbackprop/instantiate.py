@@ -165,17 +165,21 @@ def _bind(pattern, value, binding):
     return True
 
 
-def unify(pattern, expr, binding=None):
+def unify(pattern, expr, binding=None, strict_cost=False):
     """The binding of l, j, k under which ``pattern`` (a general left-hand side) is ``expr``,
-    or None: ∂C₀/∂w^{(l)}_{jk} against ∂C₀/∂w^{(L-1)}_{0k} gives {l: L - 1, j: 0, k: k}."""
+    or None: ∂C₀/∂w^{(l)}_{jk} against ∂C₀/∂w^{(L-1)}_{0k} gives {l: L - 1, j: 0, k: k}.
+
+    C, C₀ and C_x all stand for the cost of one example, unless ``strict_cost``: then C (with a
+    regulariser's share) and C₀ or C_x (without) are told apart."""
     binding = {} if binding is None else binding
     if isinstance(pattern, sp.Derivative) and isinstance(expr, sp.Derivative):
         (pv, _), = pattern.variable_count
         (ev, _), = expr.variable_count
-        top = nt.C0 if expr.expr in nt.COSTS else expr.expr
-        if pattern.expr in nt.COSTS and top == nt.C0:
+        if pattern.expr in nt.COSTS and expr.expr in nt.COSTS:
+            if strict_cost and (pattern.expr == nt.C) != (expr.expr == nt.C):
+                return None
             return unify(pv, ev, binding)
-        if unify(pattern.expr, top, binding) is None:
+        if unify(pattern.expr, expr.expr, binding) is None:
             return None
         return unify(pv, ev, binding)
     if isinstance(pattern, sp.Indexed) and isinstance(expr, sp.Indexed):
@@ -288,9 +292,15 @@ def find(derivation, lhs, shorthand=False):
     depth = derivation.network.depth
     numbered = any(e.indices[0].is_Integer for e in lhs.atoms(sp.Indexed) if e.base in nt.LAYERED)
     target = layers_relative(from_shorthand(lhs) if shorthand else lhs, depth)
+    strict = bool(derivation.network.regularisation)  # ∂C/∂w has the penalty's term, ∂C₀/∂w not
+    out = _found(derivation, target, strict, depth, numbered, shorthand)
+    return out or (_found(derivation, target, False, depth, numbered, shorthand) if strict else out)
+
+
+def _found(derivation, target, strict, depth, numbered, shorthand):
     out = []
     for form in derivation.forms():
-        binding = unify(form.lhs, target)
+        binding = unify(form.lhs, target, strict_cost=strict)
         if binding is None:
             continue
         renames = bound_renames(form.rhs, binding)

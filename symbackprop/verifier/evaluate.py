@@ -266,6 +266,8 @@ class Compiler:
             return lambda p, env: p.y.reshape(-1, 1) if p.y.size > 1 else float(p.y[0])
         if expr == nt.n_examples:
             return lambda p, env: float(N_EXAMPLES)
+        if expr == nt.lam:
+            return lambda p, env: p.lam
         if expr in nt.COSTS:
             raise FormulaError(r"the cost C can only appear in a derivative \frac{\partial C}{\partial ...}")
         if nt.is_index_symbol(expr):
@@ -352,7 +354,7 @@ class Compiler:
             where = [i(env) for i in var_idx]
             self.element(kind, m, where)
             if num is None:
-                return p.derivative("C", kind, m, where or None)
+                return p.derivative("C" if numerator == nt.C else "C0", kind, m, where or None)
             if single is not None:
                 single(p, env)
             nk, nl, ni = num[0], num[1](env), [i(env) for i in num[2]]

@@ -198,7 +198,7 @@ def _role_of(expr):
 def term_findings(student_expr, true_expr, evaluator):
     """For sums: an extra or missing term, or the one term that differs; [] when not a sum."""
     s_terms = sp.Add.make_args(plain(student_expr))
-    if len(s_terms) == 1:
+    if len(s_terms) == 1 and len(sp.Add.make_args(plain(true_expr))) == 1:
         return None
     student = evaluator.pieces(list(s_terms))
     best = None
