@@ -21,7 +21,10 @@ import multiprocessing
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
+
+from lark.exceptions import VisitError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -54,7 +57,10 @@ def run_one(args):
         else:
             outcome, detail = "error", ""
     except Exception as e:  # noqa: BLE001 - counting crashes is the point
-        outcome, detail = "crash", f"{type(e).__name__}: {e}"
+        cause = e.orig_exc if isinstance(e, VisitError) else e  # an exception inside the parser's transformer
+        where = traceback.extract_tb(cause.__traceback__)[-4:]
+        outcome, detail = "crash", f"{type(cause).__name__}: {cause} at " + " < ".join(
+            f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(where))
     seconds = time.perf_counter() - start
     if seconds >= time_limit and outcome != "crash":
         outcome, detail = "over_limit", f"took {seconds:.2f} s"

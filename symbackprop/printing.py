@@ -122,9 +122,9 @@ HUGE_BITS = 3300
 convert one of more than 4,300 digits to text, and no formula needs one."""
 
 
-def _huge(n):
-    """'a number of about 6001 digits' for an integer too long to write out, else None."""
-    bits = abs(int(n)).bit_length()
+def _huge(number):
+    """'a number of about 6001 digits' for a rational number too long to write out, else None."""
+    bits = max(abs(int(number.p)).bit_length(), int(number.q).bit_length())
     return f"a number of about {int(bits * 0.30103) + 1} digits" if bits > HUGE_BITS else None
 
 
@@ -172,9 +172,13 @@ class NotationLatexPrinter(LatexPrinter):
         num = self._print(expr.expr)
         return rf"\frac{{\partial {num}}}{{\partial {self._print(var)}}}"
 
+    def _print_Rational(self, expr):
+        huge = _huge(expr)
+        return rf"\text{{({huge})}}" if huge else super()._print_Rational(expr)
+
     def _print_Integer(self, expr):
         huge = _huge(expr)
-        return rf"\text{{({huge})}}" if huge else self._print_Rational(expr)
+        return rf"\text{{({huge})}}" if huge else super()._print_Rational(expr)
 
     def _print_Pow(self, expr, *args, **kwargs):
         # a^{(L)}_{j} squared: bracket the base, or TeX sees a double superscript
@@ -283,9 +287,13 @@ class NotationTextPrinter(StrPrinter):
         (var, count), = expr.variable_count
         return f"∂{self._print(expr.expr)}/∂{self._print(var)}"
 
+    def _print_Rational(self, expr):
+        huge = _huge(expr)
+        return f"({huge})" if huge else super()._print_Rational(expr)
+
     def _print_Integer(self, expr):
         huge = _huge(expr)
-        return f"({huge})" if huge else self._print_Rational(expr)
+        return f"({huge})" if huge else super()._print_Integer(expr)
 
     def _print_OrderedMul(self, expr):
         return "·".join(_factor(self, f, i == len(expr.args) - 1, "({})") for i, f in enumerate(expr.args))

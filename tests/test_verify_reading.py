@@ -240,3 +240,17 @@ def test_every_example_of_the_notation_page_verifies():
     for formula in examples:
         result = verify(formula)
         assert result.equivalent, result.text()
+
+
+def test_the_time_limit_reaching_into_the_parser_is_still_one_clear_line():
+    """Past the limit inside the grammar's transformer, the interruption is not wrapped by Lark (a crash)."""
+    formula = W_L + " = " + r"\ln " * 40 + "a^{(L)} " + " ".join(["a^{(L)}"] * 150)
+    with pytest.raises(FormulaError, match="within 0.001 s"):
+        verify(formula, time_limit=0.001)
+
+
+def test_powers_stay_small_enough_to_compute_exactly():
+    with pytest.raises(FormulaError, match="more than 2000 digits"):
+        verify(W_L + r" = (((0.5)^{64})^{64})^{64}")
+    with pytest.raises(FormulaError, match="same neuron indices"):
+        verify(r"\frac{\partial C_0}{\partial a} = \frac{\partial (a_k-y)^2}{\partial a}")

@@ -132,8 +132,8 @@ def grad_powers(draw):
     r"""Powers, transposes and products of ∇ₐC."""
     power = draw.choice(["2", "{2}", "T", "{-1}", "{0.5}", "{64}", "{65}", "n", "{\\prime}"])
     piece = draw.choice([f"(\\nabla_a C)^{power}", f"\\nabla_a C^{power}", f"(\\nabla_a C)^{power} \\odot \\sigma'(z^L)",
-                         f"\\frac{{1}}{{\\nabla_a C}}", f"\\nabla_a C \\nabla_a C", f"\\exp(\\nabla_a C)",
-                         f"\\sigma(\\nabla_a C)", f"\\nabla_{{a^{{(L)}}}} C", f"\\nabla_{{b^l}} C^{power}"])
+                         r"\frac{1}{\nabla_a C}", r"\nabla_a C \nabla_a C", r"\exp(\nabla_a C)",
+                         r"\sigma(\nabla_a C)", r"\nabla_{a^{(L)}} C", f"\\nabla_{{b^l}} C^{power}"])
     return draw.choice([r"\delta^L", r"\delta^{(L)}_j", LHS[0]]) + " = " + piece
 
 
@@ -147,7 +147,7 @@ def huge_literals(draw):
     digits = "".join(draw.choice("0123456789") for _ in range(draw.integer(1, 12))) * draw.integer(1, 400)
     piece = draw.choice([digits[:5000] or "0", f"{digits[:40]}^{{64}}", f"({digits[:20]}^{{64}})^{{64}}",
                          f"0.{digits[:5000]}", f"\\frac{{{digits[:60]}}}{{{digits[:60] or 1}}}",
-                         f"2^{{2^{{2^{{2^{{2}}}}}}}}", f"10^{{{draw.integer(0, 400)}}}"])
+                         "2^{2^{2^{2^{2}}}}", f"10^{{{draw.integer(0, 400)}}}"])
     return _place(draw, piece)
 
 

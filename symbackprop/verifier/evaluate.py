@@ -93,7 +93,7 @@ def compile_index(expr, network=None):
     if isinstance(expr, sp.Mul):
         parts = [compile_index(a, network) for a in expr.args]
         return lambda env: math.prod(p(env) for p in parts)
-    raise FormulaError(f"the index {expr} is not understood")
+    raise FormulaError(f"the index {_shown(expr)} is not understood")
 
 
 def _scalar(v):
@@ -314,7 +314,7 @@ class Compiler:
             return target
         kind = nt.letter(base).name if base in nt.LAYERED else None
         if kind is None:
-            raise FormulaError(f"'{expr}' is not understood")
+            raise FormulaError(f"'{_shown(expr)}' is not understood")
         layer = compile_index(expr.indices[0])
         idx = [compile_index(i) for i in expr.indices[1:]]
 
@@ -375,7 +375,7 @@ class Compiler:
             return compile_index(layers.pop())
         if len(set(self.network.activations)) == 1:
             return lambda env: self.depth
-        raise FormulaError(f"σ({arg}): cannot tell which layer's activation this is; write σ(z^{{(l)}}) with the "
+        raise FormulaError(f"\\sigma({_shown(arg)}): cannot tell which layer's activation this is; write σ(z^{{(l)}}) with the "
                            f"layer of z")
 
     def _sigma(self, expr):

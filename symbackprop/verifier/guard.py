@@ -270,8 +270,3 @@ def prepare(text):
     if not clean.strip():
         raise FormulaError("empty formula between the math delimiters", formula=text)
     return clean
-
-
-def prescan(text):
-    """Reject what is not a formula before the grammar sees it, with the column of the problem."""
-    prepare(text)

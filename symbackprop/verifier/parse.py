@@ -38,8 +38,11 @@ from .shapes import depth_of, is_matrix_like, neuron_positions
 MAX_EXPONENT = 64
 MAX_DEPTH = 60
 """Levels of nesting a parsed formula may have (brackets, functions, fractions, sums)."""
-MAX_TREE_DEPTH = 400
-"""Levels of the grammar's tree (a few per level of nesting), checked before any SymPy is built."""
+MAX_TREE_DEPTH = 130
+"""Levels of the grammar's tree (two or three per level of nesting: 40 brackets make 83, 39 nested σ(…) 120),
+checked before any SymPy is built, so that SymPy never recurses deep enough to fail."""
+MAX_EXACT_DIGITS = 2000
+"""Digits a number of the formula may have when SymPy computes it exactly ((10^{30})^{64} has 1,921)."""
 INDEX_LETTERS = nt.INDEX_LETTERS
 NUMBER_NODES = (sp.Number, sp.NumberSymbol, sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log, sp.tanh)
 """What a piece of a formula made of numbers only is built from (2^{10}, e^{-1}, \\ln 2)."""
@@ -143,6 +146,11 @@ def _examples_power(factor):
     if isinstance(factor, sp.Pow) and factor.base == nt.n_examples and factor.exp.is_Integer:
         return int(factor.exp), sp.Integer(1)
     return 0, factor
+
+
+def exact_digits(number):
+    """Digits of a rational number's numerator or denominator, whichever is longer (from its bit length)."""
+    return int(max(abs(number.p).bit_length(), number.q.bit_length()) * 0.30103) + 1
 
 
 def summed_out(expr):
@@ -750,6 +758,9 @@ class ToSympy(Transformer_NonRecursive):
         if exponent.free_symbols & ({nt.L, nt.l, sp.Symbol("T")} | set(map(nt.index_symbol, INDEX_LETTERS))):
             self.fail("this exponent is not understood", pos)
         self.constant(sp.Pow(value, exponent, evaluate=False), pos)
+        if value.is_Rational and exponent.is_Integer and exact_digits(value) * abs(int(exponent)) > MAX_EXACT_DIGITS:
+            self.fail(f"this power of a number would have more than {MAX_EXACT_DIGITS} digits written out exactly; "
+                      "write the number with fewer digits, or as a power of 10", pos)
         return sp.Pow(value, exponent)
 
     # derivatives ------------------------------------------------------------------------------
@@ -780,6 +791,9 @@ class ToSympy(Transformer_NonRecursive):
             self.fail("the derivative of a vector or matrix expression is not read; write it for one neuron, e.g. "
                       r"\frac{\partial}{\partial a^{(L)}_j} (a^{(L)}_j - y_j)^2", pos)
         for element in sorted(expr.atoms(sp.Indexed), key=sp.default_sort_key):
+            if element.base == variable.base and len(element.indices) != len(variable.indices):
+                self.fail(f"{printing.latex(element)} and {printing.latex(variable)} need the same neuron indices to be "
+                          "differentiated one by the other (both with _j, or both without)", pos)
             if self.depends_through_network(element, variable):
                 self.fail(f"{printing.latex(element)} depends on {printing.latex(variable)} through the network, so "
                           f"this derivative needs the chain rule; write it as a product of derivatives such as "
@@ -891,7 +905,10 @@ def parse(text, network):
     except VisitError as e:
         if isinstance(e.orig_exc, FormulaError):
             raise e.orig_exc from None
-        raise
+        if isinstance(e.orig_exc, RecursionError):
+            raise FormulaError("the formula is nested too deeply to read; write it with fewer nested functions, "
+                               "fractions and brackets", formula=text) from None
+        raise e.orig_exc from None  # the time limit's interruption, or a bug: as itself, never wrapped by Lark
     deepest = max(depth_of(side) for side in sides)
     if deepest > MAX_DEPTH:
         raise FormulaError(f"the formula is nested {deepest} levels deep; verify reads at most {MAX_DEPTH}",

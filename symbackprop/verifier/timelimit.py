@@ -11,6 +11,8 @@ import threading
 import time
 from contextlib import contextmanager
 
+from sympy.core.cache import clear_cache
+
 from ..errors import FormulaError
 
 DEFAULT = 2.0
@@ -80,6 +82,7 @@ def limit(seconds, formula=None):
     try:
         yield deadline
     except TooCostly as e:
+        clear_cache()  # SymPy was stopped anywhere, perhaps halfway through caching what it deduced: start afresh
         raise FormulaError(message(seconds, e.stage, e.network), formula=formula) from None
     finally:
         if interrupt:
