@@ -35,6 +35,7 @@ class Activation:
     title: str = ""  # how prose names it: "ReLU" (default: the name)
     elementwise: bool = True  # a_j depends on z_j alone; False: a_j = e(z_j) / Σ_k e(z_k), e = expression
     nielsen: str = ""  # where Michael Nielsen's book uses it, in words
+    purpose: str = ""  # why a network uses it, for the notes' section on a normalised layer
 
     @property
     def words(self):
@@ -183,6 +184,9 @@ register(Activation(
          "sigmoid does",
     elementwise=False,
     title="softmax",
+    purpose="its outputs are positive and add up to 1, so they can be read as the probabilities the network "
+            "gives to the classes, the largest weighted input getting the largest share; raising one weighted input "
+            "raises its own output and lowers all the others, which is why every output depends on every z",
     nielsen="chapter 3, 'Softmax': a softmax output layer, aᴸ_j = e^(zᴸ_j) / Σ_k e^(zᴸ_k), paired with the "
             "log-likelihood cost",
 ))

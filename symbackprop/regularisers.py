@@ -24,6 +24,7 @@ class Regulariser:
     numpy_slope: Callable  # W -> penalty'(W), entry by entry
     description: str  # what it does, for the notes
     title: str
+    nielsen: str = ""  # where Michael Nielsen's book treats it, in words
 
     def slope(self, w):
         """penalty'(w), computed by SymPy (w taken real, so |w|' is sgn(w))."""
@@ -51,6 +52,8 @@ register(Regulariser(
     description="weight decay: every step of gradient descent also shrinks each weight by the fraction ηλ/n, "
                 "so that large weights are only kept where they lower C₀ enough to pay for themselves",
     title="L2 regularisation (weight decay)",
+    nielsen="chapter 3, 'Regularization': L2 regularization or weight decay, C = C₀ + λ/(2n) Σ w², with the "
+            "rescaled step w → (1 − ηλ/n) w − η ∂C₀/∂w; 'Why does regularization help reduce overfitting?' says why",
 ))
 
 register(Regulariser(
@@ -61,4 +64,6 @@ register(Regulariser(
     description="every step of gradient descent moves each weight towards 0 by the constant amount ηλ/n, "
                 "which drives the unimportant weights to exactly 0 and keeps a few large ones",
     title="L1 regularisation",
+    nielsen="chapter 3, 'Other techniques for regularization': L1 regularization, C = C₀ + (λ/n) Σ |w|, whose step "
+            "w → w − (ηλ/n) sgn(w) − η ∂C₀/∂w shrinks every weight towards 0 by a constant amount",
 ))
