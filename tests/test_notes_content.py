@@ -44,6 +44,13 @@ def _render(name):
     return net, ctx, notes.render_notes(net, "latex", ctx), notes.render_notes(net, "markdown", ctx)
 
 
+def _section(md, label):
+    """The Markdown of one section, found by its anchor (the numbers move with optional sections)."""
+    start = md.index(f'<a id="sec-{label}"></a>')
+    end = md.find('<a id="sec-', start + 1)
+    return md[start:end if end > 0 else len(md)]
+
+
 def _prose(md):
     """The Markdown's words: no code blocks, no images, no math."""
     text = re.sub(r"```.*?```|!\[[^]]*\]\([^)]*\)|\$\$.*?\$\$|\$[^$]*\$", " ", md, flags=re.S)
@@ -90,12 +97,16 @@ def test_identifiers_only_in_commands_and_file_names(notes_of):
 def test_the_factor_table_speaks_of_this_networks_output_activation(notes_of):
     _, net, ctx, _, md = notes_of
     row = next(line for line in md.splitlines() if line.startswith(r"| $\frac{\partial a^{(L)}}{\partial z^{(L)}}$"))
-    out = net.activation(net.depth)
+    assert len(re.split(r"(?<!\\)\|", row)) == 5  # three cells: a | in the prose is escaped
+    row = row.replace("\\|", "|")
+    out = ctx["chain_out"]  # the chain's output neuron: the network's own (a softmax's: its one-neuron counterpart)
+    if net.activation(net.depth).elementwise:
+        assert out is net.activation(net.depth)
     assert out.flat in row
     for l in range(1, net.depth):
         if net.activation(l).flat != out.flat:
             assert net.activation(l).flat not in row  # another layer's activation is not this factor's
-    assert ("cancel" in row) == ctx["d"].output_error_cancels
+    assert ("cancel" in row) == ctx["cd"].output_error_cancels
 
 
 def test_cancellation_is_said_where_it_happens():
@@ -361,8 +372,8 @@ def test_the_count_of_multiplications():
 
 def test_nielsen_map(notes_of):
     _, net, ctx, _, md = notes_of
-    section = md[md.index("## 12."):md.index("## 13.")]
-    assert "layer 1" in section and "BP1a" in section and net.cost_entry.nielsen in section
+    section = _section(md, "nielsen")
+    assert "layer 1" in section and "BP1a" in section and net.cost_entry.nielsen[1:] in section  # a capital first
     for name in ("BP1", "BP2", "BP3", "BP4"):
         assert name in section
 

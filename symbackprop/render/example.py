@@ -140,6 +140,15 @@ class Step:
     shown_as = "step"
 
 
+@dataclass
+class Combination:
+    """Numbers times matrices added up, printed 0.75 [w] − 0.5 [g]: ``terms`` of (sign "" "+" "-",
+    coefficient Number or None, Grid)."""
+
+    terms: list
+    shown_as = "combination"
+
+
 def grid(array, decimals=None):
     array = np.atleast_2d(array)
     return Grid([[number(v, decimals) for v in row] for row in array])
@@ -250,6 +259,7 @@ class ForwardNeuron:
     sum: Sum  # w a + w a + b with numbers
     z_value: Number
     a_value: Number
+    form: object = None  # a normalised layer's a_j as its formula in this layer's z (softmax), else None
 
 
 @dataclass
@@ -339,8 +349,12 @@ def hand_example(derivation):
         for j in range(net.width(layer)):
             terms = [Product([number(W[j, k], exact), number(acts[layer - 1][0, k], exact if layer == 1 else None)])
                      for k in range(net.width(layer - 1))]
+            form = None
+            if not net.activation(layer).elementwise:  # a_j = e(z_j) / Σ_k e(z_k), the sum written out
+                form = ordered_xreplace(derivation.slope(net.activations[layer - 1]).expression,
+                                        {nt.L: label, nt.j: sp.Integer(j), nt.n[nt.L]: sp.Integer(net.width(layer))}).doit()
             forward.append(ForwardNeuron(nt.z[label, j], nt.a[label, j], Sum(terms, number(b[j], exact)),
-                                         number(zs[layer][0, j]), number(acts[layer][0, j])))
+                                         number(zs[layer][0, j]), number(acts[layer][0, j]), form))
         layers.append(HandLayer(layer, label, net.activation(layer), forward, weights=grid(W, exact),
                                 biases=column(b, exact)))
     slopes = {}
@@ -384,6 +398,17 @@ def hand_example(derivation):
         item.weight_step = Step(item.weights, exactly(rate), item.grad_w)
         item.bias_step = Step(item.biases, exactly(rate), item.delta)
     before, after = numeric.cost(net, params, X, Y), numeric.cost(net, new, X, Y)
+    jacobian = None
+    if not net.activation(depth).elementwise:
+        # ∂a_i/∂z_j of the output layer at the example, row by row from numeric's own Jᵀ∇ₐC (J^T e_i is row i)
+        eye = np.eye(net.width(depth))
+        rows = np.stack([numeric.through_activation(net, depth, acts[depth], eye[i][None, :])[0]
+                         for i in range(net.width(depth))])
+        jacobian = dict(matrix=grid(rows), transposed=grid(rows.T), gradient=column(d_a[depth][0]),
+                        delta=column(delta[depth][0]), product=Outer(grid(rows.T), column(d_a[depth][0])),
+                        difference=Combination([("", None, column(acts[depth][0])), ("-", None, column(Y[0], exact))]),
+                        label=sp.Integer(depth),
+                        values=rows)
     squared = float(sum(np.sum(g ** 2) for g in grads.values()))
     fd = numeric.finite_differences(net, params, X, Y)
     diff = max(float(np.max(np.abs(grads[k] - fd[k]))) for k in grads)
@@ -392,7 +417,7 @@ def hand_example(derivation):
     return dict(
         network=net, own=net == plain_network(derivation.network), seed=seed, params=params, X=X, Y=Y, grads=grads,
         x=column(X[0], exact), y=column(Y[0], exact), outputs=[(nt.y[j], number(Y[0, j], exact)) for j in range(net.width(depth))],
-        layers=layers, slopes=slopes,
+        layers=layers, slopes=slopes, jacobian=jacobian,
         cost=number(before), cost_after=number(after), drop=number(before - after),
         predicted_drop=number(rate * squared), gradient_squared=number(squared), rate=exactly(rate),
         rate_halved=rate < RATE, first_rate=exactly(RATE), max_difference=Number(diff),

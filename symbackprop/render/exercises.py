@@ -26,6 +26,8 @@ from ..errors import SymbackpropError
 from ..printing import latex, ordered_product, ordered_xreplace
 from ..spec import DEFAULT_ACTIVATION, DEFAULT_COST, Network
 from .lessons import cancelling_costs
+from .normalised import chain_network, output_error
+from .normalised import section as normalised_section
 
 LINE = 84  # characters per line of a command (the PDF's listing holds about 90)
 WIDTH = (2, 4)  # a network whose layers are all this wide is its own exercises' network
@@ -104,9 +106,13 @@ def verify_command(network, lhs, answer):
     if "'" in formula:
         raise SymbackpropError("a formula for a verify command holds a single quote")
     head = f"symbackprop verify {network.cli_args()} \\"
-    if len(head) > LINE:
-        options = re.findall(r"--\S+ \S+", network.cli_args())
-        head = "symbackprop verify \\\n" + "\n".join(f"    {opt} \\" for opt in options)
+    if len(head) > LINE:  # the options over as few lines as fit, each option whole
+        lines = ["symbackprop verify"]
+        for option in re.findall(r"--\S+ \S+", network.cli_args()):
+            if len(f"{lines[-1]} {option} \\") > LINE:
+                lines.append("   ")
+            lines[-1] += f" {option}"
+        head = " \\\n".join(lines) + " \\"
     lines = wrap(formula, LINE - 6)
     body = "\n".join(("    '" if i == 0 else "     ") + line for i, line in enumerate(lines))
     return f"{head}\n{body}'"
@@ -124,7 +130,7 @@ def _activations(network):
     return tuple(DEFAULT_ACTIVATION if _constant_slope(name) else name for name in network.activations)
 
 
-def witness(network):
+def witness(network, regularised=False):
     """The network index exercises are checked on: every layer equally wide (2 to 3 neurons; this
     network itself when its layers already are, 2 to 4 wide), so that j and k range alike and a
     swapped index or a missing transpose gives other numbers instead of leaving a layer, and
@@ -134,16 +140,18 @@ def witness(network):
         sizes = network.sizes
     else:
         sizes = (min(max(max(network.sizes), low), SQUARE),) * len(network.sizes)
-    out = Network(sizes, _activations(network), network.cost)
+    out = Network(sizes, _activations(network), network.cost, network.regularisation if regularised else ())
     out.validate()
     return out
 
 
 def chain_witness(network):
-    """The one-neuron chain the chain exercises are checked on (activations whose slope varies;
-    one that normalises a layer, softmax, is constant on a single neuron: the default there)."""
-    names = tuple(name if activations.get(name).elementwise else DEFAULT_ACTIVATION for name in _activations(network))
-    cost = network.cost
+    """The one-neuron chain the chain exercises are checked on: the notes' chain (where a layer that
+    normalises, softmax, is 1 on a single neuron, its one-neuron counterpart and that of its cost),
+    with activations whose slope varies."""
+    shown = chain_network(network)
+    names = tuple(name if activations.get(name).elementwise else DEFAULT_ACTIVATION for name in _activations(shown))
+    cost = shown.cost
     try:
         out = Network((1,) * len(network.sizes), names, cost)
         out.validate()
@@ -206,26 +214,33 @@ def _formula(key, lhs, answer, network, own, **data):
 
 
 def _written_out(derivation, network, back):
-    """∂C₀/∂w^{(L-back)}_{jk} with every sum written out: a^{(m-1)}_k σ'(z^{(m)}_j) Σ_p w σ' Σ_q ..."""
+    """∂C₀/∂w^{(L-back)}_{jk} with every sum written out: a^{(m-1)}_k σ'(z^{(m)}_j) Σ_p w σ' Σ_q ...;
+    at a normalised output layer (softmax), whose a_q depends on every z, the innermost factor is its
+    output error δ^{(L)}_q as the derivation simplified it (a − y with the log-likelihood)."""
     L, j, k = nt.L, nt.j, nt.k
     m = L - back
     letters = [nt.index_symbol(c) for c in "pqrs"][:back]
-    upstream = ordered_xreplace(derive(network).cost_slope, {nt.j: letters[-1]})
+    d = derive(network)
+    elementwise = network.activation(network.depth).elementwise
+    top = d.cost_slope if elementwise else output_error(d)
+    inner = ordered_xreplace(top, {nt.j: letters[-1]})
     # from the output layer down: Σ_q w^{(L)}_{q p} σ'(z^{(L)}_q) ∂C₀/∂a^{(L)}_q, then one layer lower ...
-    inner = upstream
     for i in range(back - 1, -1, -1):
         layer = m + i + 1
         here = letters[i]
         below = letters[i - 1] if i > 0 else j
-        term = ordered_product(nt.w[layer, here, below], nt.sigma_prime(nt.z[layer, here]), inner)
+        slope = nt.sigma_prime(nt.z[layer, here]) if elementwise or layer != L else 1
+        term = ordered_product(nt.w[layer, here, below], slope, inner)
         inner = sp.Sum(term, (here, 0, nt.n[layer] - 1))
     return nt.partial(nt.C0, nt.w[m, j, k]), ordered_product(nt.a[m - 1, k], nt.sigma_prime(nt.z[m, j]), inner)
 
 
-def exercises(derivation, chain_of, hand=None, counts=None):
+def exercises(derivation, chain_of, hand=None, counts=None, decay=None):
     """The exercises for this network: the chain first, then several neurons per layer, then δ;
     then transfer questions (a weight two layers back written out, the transpose of BP2, the
-    cancellation of σ', one number of the worked example, the cost of backpropagation)."""
+    cancellation of σ', one number of the worked example, the cost of backpropagation); with a
+    regulariser, the bias's gradient with the penalty and one weight's step (``decay``: the
+    decay example's numbers)."""
     net = derivation.network
     chain_net = chain_witness(net)
     multi = witness(net)
@@ -242,25 +257,37 @@ def exercises(derivation, chain_of, hand=None, counts=None):
         _formula("weight", multi_d.weight.lhs, multi_d.weight.rhs, multi, own),
         _formula("bias", multi_d.bias.lhs, multi_d.bias.rhs, multi, own),
         _formula("paths", multi_d.paths.lhs, multi_d.paths.rhs, multi, own),
-        _formula("output_error", nt.delta[nt.L, nt.j], multi_d.output_error_indexed, multi, own),
+        _formula("output_error", nt.delta[nt.L, nt.j], output_error(multi_d), multi, own),
     ]
     if net.depth > 1:
         bp2 = multi_d.bp_equation("BP2")
         out.append(_formula("bp2", bp2.index_lhs, bp2.index_rhs, multi, own))
         back = min(2, net.depth - 1)
         lhs, rhs = _written_out(multi_d, multi, back)
-        out.append(_formula("written_out", lhs, rhs, multi, own, back=back))
+        out.append(_formula("written_out", lhs, rhs, multi, own, back=back,
+                            normalised=not multi.activation(multi.depth).elementwise))
         out.append(_formula("transpose", bp2.matrix_lhs, bp2.matrix_rhs, multi, own))
     cancel = cancelling_network(net)
     if cancel is not None:
         d = derive(cancel)
         a_j = nt.a[nt.L, nt.j]
-        slope = ordered_xreplace(d.slope(cancel.activations[-1]).from_output, {nt.output: a_j})
-        out.append(_formula("cancel", nt.delta[nt.L, nt.j], d.output_error_indexed, cancel, cancel == net,
-                            activation=cancel.activation(cancel.depth), cost=cancel.cost_entry,
-                            general=d.bp_equation("BP1").index_rhs, product=ordered_product(d.cost_slope, slope)))
+        if cancel.activation(cancel.depth).elementwise:
+            slope = ordered_xreplace(d.slope(cancel.activations[-1]).from_output, {nt.output: a_j})
+            steps = [d.bp_equation("BP1").index_rhs, ordered_product(d.cost_slope, slope), output_error(d)]
+        else:  # BP1's sum over the outputs, the cost's slope put in, and the sum collapsing (Σ y = 1)
+            steps = normalised_section(d)["steps"]
+        out.append(_formula("cancel", nt.delta[nt.L, nt.j], output_error(d), cancel, cancel == net,
+                            activation=cancel.activation(cancel.depth), cost=cancel.cost_entry, steps=steps,
+                            normalised=not cancel.activation(cancel.depth).elementwise))
     if hand is not None:
         out.append(Exercise("number", data=hand["asked"]))
+    for r in derivation.regularisation:  # biases are not penalised (λ itself: see the README)
+        regularised = witness(net, regularised=True)
+        bias = derive(regularised).bp_equation("BP3")
+        out.append(_formula("decay_bias", r.bias.lhs, bias.index_rhs, regularised, regularised == net,
+                            title=r.title, via=r.bias.rhs))
+    if decay is not None:
+        out.append(Exercise("decay_step", data=decay["asked"]))
     if counts is not None:
         out.append(Exercise("cheap", data=dict(counts=counts)))
     for i, ex in enumerate(out, 1):

@@ -27,7 +27,7 @@ from ..errors import SymbackpropError
 from .. import activations, costs
 from ..printing import latex, ordered_product, ordered_sum, ordered_xreplace, plain, text
 from ..spec import DEFAULT_COST, LECTURE_MULTI_SIZES, LECTURE_SIZES, Network
-from . import example, figures, lessons, plots
+from . import decay, example, figures, lessons, normalised, plots
 from .environment import render_template
 from .exercises import exercises
 from .pdf import build_pdf, find_engine
@@ -40,10 +40,12 @@ EXPANDED_LAYERS = 8  # chain layers whose derivatives are also shown with the re
 
 
 def title(network):
-    """The network in words, with room to break lines: 4-4-2 (ReLU, sigmoid; cross-entropy cost)."""
+    """The network in words, with room to break lines: 4-4-2 (ReLU, sigmoid; cross-entropy cost),
+    3-4-3 (tanh, softmax; log-likelihood cost; L2, λ = 0.5)."""
     words = [network.activation(layer).words for layer in range(1, network.depth + 1)]
     acts = words[0] if network.uniform_activation else ", ".join(words)
-    return f"{'-'.join(map(str, network.sizes))} ({acts}; {network.cost_entry.words} cost)"
+    extra = "".join(f"; {entry.name.upper()}, λ = {lam:g}" for entry, lam in network.regularisers)
+    return f"{'-'.join(map(str, network.sizes))} ({acts}; {network.cost_entry.words} cost{extra})"
 
 
 def lecture_networks():
@@ -57,11 +59,12 @@ def file_stem(network):
     A deep network gets a shorter name that stays unique: notes-784-…-10-L40-3fa2c1d0-quadratic.
     """
     acts = network.activations[0] if network.uniform_activation else "-".join(network.activations)
-    stem = f"notes-{'-'.join(map(str, network.sizes))}-{acts}-{network.cost}"
+    extra = "".join(f"-{name}-{lam:g}" for name, lam in network.regularisation)  # notes-…-quadratic-l2-0.5
+    stem = f"notes-{'-'.join(map(str, network.sizes))}-{acts}-{network.cost}{extra}"
     if len(stem) <= 120:
         return stem
     digest = hashlib.sha1(repr(network.to_dict()).encode()).hexdigest()[:8]
-    return f"notes-{network.sizes[0]}-{network.sizes[-1]}-L{network.depth}-{digest}-{network.cost}"
+    return f"notes-{network.sizes[0]}-{network.sizes[-1]}-L{network.depth}-{digest}-{network.cost}{extra}"
 
 
 # What the templates read ---------------------------------------------------------------------
@@ -176,6 +179,10 @@ def _symbols(depth):
         back_sum_j=nt.partial(nt.C0, nt.a[l, j]), learning_rate=sp.Symbol("eta"),
         layer_weight_jk=nt.w[l, j, k], first_weight=nt.w[1], last_weight=nt.w[L], input_layer=sp.Integer(1),
         a_j=nt.output, y_j=nt.target, output_slope_j=nt.sigma_prime(nt.z[L, j]), lam=nt.lam,
+        output_error_p=nt.delta[L, nt.index_symbol("p")], i_equals_j=sp.Eq(nt.index_symbol("i"), j, evaluate=False),
+        layer_gradient_jk=nt.partial(nt.C0, nt.w[l, j, k]), lam_over_n=nt.lam / nt.n_examples,
+        output_z_i=nt.z[L, nt.index_symbol("i")], output_sensitivity_j=nt.partial(nt.C0, nt.z[L, j]), output=nt.output, one_minus_y=1 - nt.target, output_activation_i=nt.a[L, nt.index_symbol("i")],
+        targets_sum=sp.Sum(nt.y[nt.index_symbol("i")], (nt.index_symbol("i"), 0, nt.n[L] - 1)),
     )
 
 
@@ -229,6 +236,17 @@ def _transpose(network):
     return dict(rows=rows, cols=cols, sums=sums, weights=weights, product=nt.matrix_product(transposed, errors))
 
 
+def _jacobian_symbols(hand):
+    """What the worked example's normalised output layer shows: ∂a/∂z, ∇ₐC, δ = (∂a/∂z)ᵀ ∇ₐC, a − y."""
+    if hand.get("jacobian") is None:
+        return None
+    layer = hand["jacobian"]["label"]
+    jac = nt.partial(nt.a[layer], nt.z[layer])
+    return dict(J=jac, grad=nt.grad_a_C(), delta=nt.delta[layer],
+                product=nt.matrix_product(nt.Transposed(jac), nt.grad_a_C()),
+                a_minus_y=ordered_sum(nt.a[layer], sp.Mul(-1, nt.target, evaluate=False)))
+
+
 FIGURES = ("chain", "tree", "paths", "activations", "descent", "layers")
 """The figures in the order the notes show them (the template places them in this order)."""
 
@@ -236,7 +254,11 @@ FIGURES = ("chain", "tree", "paths", "activations", "descent", "layers")
 def context(network):
     """Everything the notes' templates read for ``network``."""
     derivation = derive(network)
-    chain = chain_layers(derivation)
+    # the chain of sections 1-5: a normalised output layer (softmax) is 1 on one neuron, so the chain
+    # shows its one-neuron counterpart (and its cost's); else the network's own chain
+    chain_net = normalised.chain_network(network)
+    chain_d = derivation if chain_net == network.one_neuron_chain() else derive(chain_net)
+    chain = chain_layers(chain_d)
     depth = network.depth
     hand = example.hand_example(derivation)
     own = hand["own"]
@@ -248,7 +270,9 @@ def context(network):
     plot_layouts = dict(activations=plots.activation_plot(curves), descent=plots.descent_plot(hand),
                         layers=plots.layer_plot(numbers, depth))
     shown = {name: fig for name, fig in plot_layouts.items() if fig is not None}
-    drawings = dict(chain=figures.chain_figure(derivation), tree=figures.tree_figure(derivation),
+    decays = decay.decays(derivation)
+    decay_example = decay.decay_example(derivation, hand, decays[0]) if decays else None
+    drawings = dict(chain=figures.chain_figure(chain_d), tree=figures.tree_figure(chain_d),
                     paths=figures.paths_figure(derivation))
     present = [name for name in FIGURES if name in drawings or name in shown]
     paths_layer = figures.paths_layer(network)
@@ -260,23 +284,26 @@ def context(network):
         layer_symbol=lambda name, layer: nt.BY_NAME[name].base[layer],
         layer_gradient=lambda layer: nt.partial(nt.C0, nt.w[layer]),
         indexed=lambda name, layer, *neurons: nt.BY_NAME[name].base[(layer, *neurons)],
-        chain=chain, chain_net=network.one_neuron_chain(),
+        chain=chain, chain_net=chain_net, cd=chain_d, chain_out=chain_net.activation(depth),
+        chain_cost=chain_net.cost_entry, chain_costs=_cost_displays(chain_d),
+        chain_error=normalised.output_error(chain_d), counterpart=normalised.counterpart_of(network),
+        softmax=normalised.section(derivation), decays=decays, decay_example=decay_example,
         figures=drawings, plots=shown, figure_numbers={name: i for i, name in enumerate(present, 1)},
         paths_layer=paths_layer, paths_label=paths_label, paths_width=network.width(paths_layer),
         paths_here=(ordered_xreplace(general_paths.lhs, {nt.l: paths_label}),
                     ordered_xreplace(general_paths.rhs, {nt.l: paths_label})),
         first_weight=chain[0].weight, first_bias=chain[0].bias,
-        feedforward=_feedforward(), output_error=derivation.output_error_indexed,
-        layer_shapes=layer_shapes, chain_numbers=example.chain_numbers(derivation), numbers=numbers,
+        feedforward=_feedforward(), output_error=normalised.output_error(derivation),
+        layer_shapes=layer_shapes, chain_numbers=example.chain_numbers(chain_d), numbers=numbers,
         hand=hand, lessons=lesson, curves=curves, average=_average(), costs=_cost_displays(derivation),
         transpose=_transpose(network),
-        exercises=exercises(derivation, chain_layers, hand, lesson["counts"]),
+        exercises=exercises(derivation, chain_layers, hand, lesson["counts"], decay_example),
         activations=[(slope, network.activation(slope.layers[0])) for slope in derivation.slopes],
         # the lectures' form σ'(z) in terms of σ(z), when it says something SymPy's derivative does
         # not (ReLU's step of σ(z) only repeats θ(z), with SymPy's value at 0 as a second argument)
         lecture_forms={slope.name: latex(slope.lecture_form) != latex(slope.derivative)
                        and not slope.lecture_form.has(sp.Heaviside) for slope in derivation.slopes},
-        cost=network.cost_entry, lecture_cost=network.cost == DEFAULT_COST,
+        cost=network.cost_entry, lecture_cost=chain_net.cost == DEFAULT_COST,
         activation_words=[network.activation(layer).words for layer in range(1, depth + 1)],
         all_costs=list(costs.REGISTRY.values()), all_activations=list(activations.REGISTRY.values()),
         label_parts=plots.label_parts, ordered=ordered_product, entry_of=entry_of, title_of=title,
@@ -286,6 +313,8 @@ def context(network):
         matrix_rhs=lambda layer: nt.matrix_product(nt.delta[layer], nt.Transposed(nt.a[layer - 1])),
         bias_gradient=lambda layer: nt.partial(nt.C0, nt.b[layer]),
         step_of=lambda param, grad: ordered_sum(param, sp.Mul(-1, sp.Symbol("eta"), grad)),
+        jacobian_symbols=_jacobian_symbols(hand),
+        at_layer=lambda expr, label: ordered_xreplace(expr, {nt.l: label}),
         hand_words=[hand["network"].activation(layer).words for layer in range(1, hand["network"].depth + 1)],
     )
 
