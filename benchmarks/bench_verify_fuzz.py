@@ -12,7 +12,8 @@ Each input is verified in-process in a worker process (one per core), with verif
 limit.  A *crash* is any exception other than a FormulaError, or a FormulaError whose message is
 not one line; an *over-limit* call is one that reaches the time limit (the "too costly to decide
 within" message, or as long as the limit).  Both must be 0.  It prints the counts, the time
-distribution (p50, p90, p99, p99.9, max) overall and per family, and the slowest inputs.
+distribution (p50, p90, p99, p99.9, max) overall and per family, the CPU time per call (which the
+load of other processes does not inflate), and the slowest inputs.
 """
 
 import argparse
@@ -35,14 +36,17 @@ from symbackprop.errors import FormulaError  # noqa: E402
 from symbackprop.spec import Network  # noqa: E402
 from symbackprop.verifier import verify  # noqa: E402
 
-OVER_LIMIT_WORDS = ("too costly to decide within", "in the time allowed")
+OVER_LIMIT_WORDS = ("too costly to decide within", "in the time allowed", "takes longer than", "is too large to check")
+BUSY_SHARE = 0.5
+"""An over-limit call that used less than this share of the limit in CPU time waited for a core: the
+machine was busy with other processes, not verify with this input."""
 
 
 def run_one(args):
     """(seed, family, outcome, seconds, detail) for the input of ``seed``."""
     seed, time_limit = args
     family, formula, network = fuzzed(RandomDraw(seed))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         result = verify(formula, network, time_limit=time_limit)
         result.text()
@@ -61,11 +65,13 @@ def run_one(args):
         where = traceback.extract_tb(cause.__traceback__)[-4:]
         outcome, detail = "crash", f"{type(cause).__name__}: {cause} at " + " < ".join(
             f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(where))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     if seconds >= time_limit and outcome != "crash":
         outcome, detail = "over_limit", f"took {seconds:.2f} s"
+    if outcome == "over_limit":
+        detail += f" (CPU time {cpu:.2f} s)"
     return seed, family, outcome, seconds, detail, formula if outcome in ("crash", "over_limit") else formula[:160], \
-        network.describe()
+        network.describe(), cpu
 
 
 def warm_up(_):
@@ -116,8 +122,14 @@ def main():
     over = [r for r in results if r[2] == "over_limit"]
     print(f"\nverify on {len(results):,} fuzzed inputs, {args.workers} worker processes, time limit "
           f"{args.time_limit:g} s, seeds {args.seed}..{args.seed + args.n - 1}: {wall:.0f} s wall clock")
+    busy = [r for r in over if r[7] < BUSY_SHARE * args.time_limit]
     print(f"  crashes:          {len(crashes)}")
-    print(f"  over the limit:   {len(over)}")
+    print(f"  over the limit:   {len(over)}" + (f", of which {len(busy)} used less than {BUSY_SHARE:.0%} of it in CPU "
+                                                  "time (the machine was busy: other processes had the cores)"
+                                                  if busy else ""))
+    print(f"  CPU time per call: {distribution([r[7] for r in results])}")
+    load = os.getloadavg()
+    print(f"  load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
     print("  outcomes:         " + ", ".join(f"{k} {v:,}" for k, v in sorted(outcomes.items())))
     print(f"  time per call:    {distribution([r[3] for r in results])}")
     print("\nper family:")

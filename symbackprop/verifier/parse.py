@@ -139,15 +139,6 @@ class Prime:
     pos: int
 
 
-def _examples_power(factor):
-    """(p, rest) with factor = n^p · rest, n the number of training examples."""
-    if factor == nt.n_examples:
-        return 1, sp.Integer(1)
-    if isinstance(factor, sp.Pow) and factor.base == nt.n_examples and factor.exp.is_Integer:
-        return int(factor.exp), sp.Integer(1)
-    return 0, factor
-
-
 def exact_digits(number):
     """Digits of a rational number's numerator or denominator, whichever is longer (from its bit length)."""
     return int(max(abs(number.p).bit_length(), number.q.bit_length()) * 0.30103) + 1
@@ -219,17 +210,7 @@ class ToSympy(Transformer_NonRecursive):
         if sum(1 for f in factors if is_matrix_like(f, self.network)) >= 2:
             return nt.matrix_product(*factors)
         flat = [g for f in factors for g in (f.args if isinstance(f, OrderedMul) else [f])]
-        return ordered_product(*self.cancel_examples(flat))
-
-    @staticmethod
-    def cancel_examples(factors):
-        """1/n times n·X is X: the n training examples cancel (n is a count, it commutes)."""
-        power, rest = 0, []
-        for f in factors:
-            p, f = _examples_power(f)
-            power += p
-            rest.append(f)
-        return ([nt.n_examples ** power] if power else []) + rest
+        return ordered_product(*flat)
 
     def constant(self, expr, pos):
         """``expr`` when it is not made of numbers only, or when it is a finite real number; else an error."""
