@@ -84,10 +84,16 @@ def test_diagonal_prints_and_evaluates():
     assert point.equivalent
 
 
-def test_the_average_over_examples_is_the_derivations():
-    parsed = parse(r"\frac{\partial C}{\partial w^{(l)}_{jk}} = \frac{1}{n}\sum_x \frac{\partial C_x}{\partial w^{(l)}_{jk}}",
-                   MULTI)
-    assert printing.plain(parsed.rhs[0]) == printing.plain(derive(MULTI).average.rhs)
+def test_the_average_over_examples_reads_as_the_derivative_for_one_example():
+    wjk = nt.w[nt.l, nt.j, nt.k]
+    average = parse(r"\frac{\partial C}{\partial w^{(l)}_{jk}} = \frac{1}{n}\sum_x \frac{\partial C_x}{\partial w^{(l)}_{jk}}",
+                    MULTI)
+    assert average.rhs[0] == nt.partial(nt.Cx, wjk)
+    assert any("average" in note for note in average.notes)
+    assert parse(r"\frac{\partial C}{\partial w^{(l)}_{jk}} = \frac{\sum_{x=1}^{n} a^{(l-1)}_k \delta^{(l)}_j}{n}",
+                 MULTI).rhs[0] == nt.a[nt.l - 1, nt.k] * nt.delta[nt.l, nt.j]
+    total = parse(r"\frac{\partial C}{\partial w^{(l)}_{jk}} = \sum_x \frac{\partial C_x}{\partial w^{(l)}_{jk}}", MULTI)
+    assert printing.plain(total.rhs[0]) == nt.n_examples * nt.partial(nt.Cx, wjk)  # n times too large
 
 
 def test_nabla_with_respect_to_b_and_w_are_the_derivatives():

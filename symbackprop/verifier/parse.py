@@ -139,6 +139,16 @@ class Prime:
     pos: int
 
 
+def examples_cancelled(factors):
+    """``factors`` with the powers of n, the number of training examples, multiplied out: 1/n times
+    Σₓ (which is n times the derivative for one example) leaves that derivative."""
+    power = sum(int(f.exp) if isinstance(f, sp.Pow) and f.base == nt.n_examples and f.exp.is_Integer else
+                int(f == nt.n_examples) for f in factors)
+    rest = [f for f in factors if f != nt.n_examples and not (isinstance(f, sp.Pow) and f.base == nt.n_examples
+                                                               and f.exp.is_Integer)]
+    return ([nt.n_examples ** power] if power else []) + rest
+
+
 def exact_digits(number):
     """Digits of a rational number's numerator or denominator, whichever is longer (from its bit length)."""
     return int(max(abs(number.p).bit_length(), number.q.bit_length()) * 0.30103) + 1
@@ -210,7 +220,7 @@ class ToSympy(Transformer_NonRecursive):
         if sum(1 for f in factors if is_matrix_like(f, self.network)) >= 2:
             return nt.matrix_product(*factors)
         flat = [g for f in factors for g in (f.args if isinstance(f, OrderedMul) else [f])]
-        return ordered_product(*flat)
+        return ordered_product(*examples_cancelled(flat))
 
     def constant(self, expr, pos):
         """``expr`` when it is not made of numbers only, or when it is a finite real number; else an error."""
@@ -283,14 +293,14 @@ class ToSympy(Transformer_NonRecursive):
         return sp.Sum(body, (var, lower, upper))
 
     def sum_over_examples(self, body, lower, upper, pos):
-        r"""\sum_x over the n training examples, as the derivation writes it: Σ_{x=1}^{n}."""
+        r"""\sum_x over the n training examples: n times the term, every example being the one checked."""
         lower = sp.Integer(1) if lower is None else self.value(lower)
         upper = nt.n_examples if upper is None else self.value(upper)
         if sp.expand(upper - lower + 1 - nt.n_examples) != 0:
             self.fail(r"a sum over the training examples x runs over all n of them: \sum_x or \sum_{x=1}^{n}", pos)
         self.notes.append("the average (1/n) Σₓ over the n training examples of the derivative for one example is "
-                          "that derivative: verify checks it for one example")
-        return sp.Sum(body, (nt.x, lower, upper))
+                          "that derivative: verify checks it for one example, so Σₓ is n times it")
+        return ordered_product(nt.n_examples, body)
 
     def sum_upper(self, var, body, pos):
         """Σ_j without bounds runs over the neurons of the layer j indexes in the sum."""
