@@ -29,6 +29,7 @@ class Cost:
     slope_meaning: str = ""  # what ∂C₀/∂a says, in words
     title: str = ""  # how prose names it: "cross-entropy" (default: the name)
     needs_normalised_output: bool = False  # only with an output layer that adds up to 1 (softmax)
+    binary_outputs: bool = False  # each output its own probability: not after an output layer that adds up to 1
     written: Callable = None  # (a, y) -> the term as people write it, for display (None: per_neuron)
     adds_up: str = ""  # what C₀ adds up over the output neurons, in words
     nielsen: str = ""  # how Michael Nielsen's book writes or uses this cost
@@ -103,6 +104,7 @@ register(Cost(
     slope_meaning="(a − y)/(a(1 − a)): the error a − y, divided by the sigmoid's own slope a(1 − a), which is why "
                   "the two cancel at a sigmoid output",
     title="cross-entropy",
+    binary_outputs=True,
     written=lambda a, y: sp.Mul(-1, ordered_sum(ordered_product(y, sp.log(a)),
                                                  ordered_product(1 - y, sp.log(1 - a))), evaluate=False),
     adds_up="one term per output neuron, −ln a where the desired output is 1 and −ln(1 − a) where it is 0",

@@ -159,7 +159,16 @@ class Network:
                 raise SymbackpropError(f"{name} normalises a whole layer into probabilities, so it belongs on the "
                                        f"output layer only, not on layer {layer}")
         cost = costs.get(self.cost)
-        if cost.needs_normalised_output and activations.get(self.activations[-1]).elementwise:
+        output = activations.get(self.activations[-1])
+        if not output.elementwise and self.sizes[-1] < 2:
+            raise SymbackpropError(f"{output.name} shares one probability among the outputs, so the output layer needs "
+                                   f"at least 2 neurons (with one, its output is always 1)")
+        if cost.binary_outputs and not output.elementwise:
+            fitting = [name for name, entry in costs.REGISTRY.items() if entry.needs_normalised_output]
+            raise SymbackpropError(f"the {self.cost} cost treats each output as its own yes/no probability, but "
+                                   f"{output.name} makes the outputs share one; use --cost {' or '.join(fitting)} "
+                                   f"with {output.name}")
+        if cost.needs_normalised_output and output.elementwise:
             fitting = [name for name, entry in activations.REGISTRY.items() if not entry.elementwise]
             raise SymbackpropError(f"the {self.cost} cost needs an output layer whose outputs add up to 1; use "
                                    f"{' or '.join(fitting)} on the last layer (e.g. --activation sigmoid,{fitting[0]})")

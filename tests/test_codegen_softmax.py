@@ -21,9 +21,9 @@ from codegen_oracle import (BLOCK_SYMPY, close, oracle_backprop, oracle_cost, or
                             probability_targets, random_problem)
 from conftest import run_cli
 
-COSTS = ["log_likelihood", "quadratic", "half_quadratic", "cross_entropy"]
+COSTS = ["log_likelihood", "quadratic", "half_quadratic"]  # (cross-entropy's outputs are not a distribution)
 SHAPES = [((4, 3), "softmax"), ((3, 5, 4), "tanh,softmax"), ((2, 6, 4, 3), "relu,sigmoid,softmax"),
-          ((3, 4, 1), "softplus,softmax")]
+          ((3, 4, 2), "softplus,softmax")]
 
 
 def problem(sizes, cost, batch, seed=0):
@@ -35,8 +35,15 @@ def problem(sizes, cost, batch, seed=0):
     return params, X, Y
 
 
-# one softmax output is always 1, where cross-entropy's ln(1 - a) is -inf: a cost that means nothing
-GRID = [(sizes, acts, cost) for sizes, acts in SHAPES for cost in COSTS if sizes[-1] > 1 or cost != "cross_entropy"]
+GRID = [(sizes, acts, cost) for sizes, acts in SHAPES for cost in COSTS]
+
+
+@pytest.mark.parametrize("sizes,acts,cost", [("3,4,1", "tanh,softmax", "log_likelihood"),
+                                             ("3,4,3", "tanh,softmax", "cross_entropy")])
+def test_what_softmax_cannot_be_is_refused(sizes, acts, cost):
+    """One softmax output is always 1; cross-entropy takes each output as its own probability."""
+    with pytest.raises(sb.SymbackpropError, match="softmax"):
+        sb.Network.parse(sizes, acts, cost)
 
 
 @pytest.mark.parametrize("sizes,acts,cost", GRID, ids=[f"{'-'.join(map(str, s))}-{a}-{c}" for s, a, c in GRID])
