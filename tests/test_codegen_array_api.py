@@ -158,7 +158,7 @@ CHAPTER3 = [  # (sizes, activations, cost, regulariser): Nielsen's chapter 3 and
     ((4, 6, 3), "relu,softmax", "log_likelihood", ("l2", 5.0)),
     ((3, 5, 4), "tanh,softmax", "quadratic", ("l1", 0.2)),
     ((3, 5, 4), "tanh,softmax", "half_quadratic", None),
-    ((3, 5, 4), "tanh,softmax", "cross_entropy", ("l2", 0.3)),
+    ((3, 5, 4), "tanh,softmax", "half_quadratic", ("l2", 0.3)),
     ((3, 5, 2), "sigmoid", "cross_entropy", ("l2", 0.5)),
     ((3, 5, 2), "softplus,identity", "quadratic", ("l1", 0.5)),
 ]
