@@ -16,6 +16,7 @@ import pytest
 import sympy as sp
 
 from symbackprop import activations, numeric, printing
+from symbackprop import notation as nt
 from symbackprop.render import example, figures, notes
 from symbackprop.spec import Network
 
@@ -28,18 +29,24 @@ NETWORKS = {
     "wide": ("784,30,10", "relu,sigmoid", "cross_entropy"),
     "one-output": ("3,4,4,1", "softplus,softplus,sigmoid", "half_quadratic"),
     "depth1": ("2,1", "identity", "half_quadratic"),
+    "softmax-l2": ("3,4,3", "tanh,softmax", "log_likelihood", {"l2": 0.5}),
 }
+
+
+def _parse(spec):
+    """A network of NETWORKS: sizes, activation, cost and, optionally, the regularisers' strengths."""
+    return Network.parse(*spec[:3], **(spec[3] if len(spec) > 3 else {}))
 
 
 @pytest.fixture(scope="module", params=list(NETWORKS), ids=list(NETWORKS))
 def notes_of(request):
-    net = Network.parse(*NETWORKS[request.param])
+    net = _parse(NETWORKS[request.param])
     ctx = notes.context(net)
     return request.param, net, ctx, notes.render_notes(net, "latex", ctx), notes.render_notes(net, "markdown", ctx)
 
 
 def _render(name):
-    net = Network.parse(*NETWORKS[name])
+    net = _parse(NETWORKS[name])
     ctx = notes.context(net)
     return net, ctx, notes.render_notes(net, "latex", ctx), notes.render_notes(net, "markdown", ctx)
 
@@ -183,7 +190,7 @@ def test_markdown_numbers_and_links_like_the_pdf(notes_of):
 
 def test_markdown_lists_are_numbered(notes_of):
     _, _, ctx, _, md = notes_of
-    exercises = md[md.index("## 13."):md.index("## 14.")]
+    exercises = _section(md, "exercises")
     assert re.findall(r"^(\d+)\. ", exercises, flags=re.M) == [str(ex.number) for ex in ctx["exercises"]]
     algorithm = md[md.index("### The algorithm"):]
     assert re.findall(r"^(\d)\. \*\*", algorithm, flags=re.M)[:5] == ["1", "2", "3", "4", "5"]
@@ -326,7 +333,7 @@ def test_the_plots_draw_the_worked_examples_numbers(notes_of):
     if "layers" in ctx["plots"]:
         seed = ctx["hand"]["seed"] if ctx["hand"]["own"] else example.SEED
         params, X, Y = example.example_point(net, seed)
-        back = numeric.backward(net, params, X, Y)
+        back = numeric.backward(example.plain_network(net), params, X, Y)  # C₀'s, without a penalty
         deltas, grads = ctx["plots"]["layers"].panels[0].series[:2]
         assert [l for l, _ in deltas.points] == list(range(1, net.depth + 1))
         for layer, value in deltas.points:
@@ -336,7 +343,7 @@ def test_the_plots_draw_the_worked_examples_numbers(notes_of):
     # the example's neurons on σ': the hand example's z and σ'(z)
     hand = ctx["hand"]
     marks = [m for p in ctx["plots"]["activations"].panels for s in p.series if s.style == "marks" for m in s.points]
-    zs = {float(n.z_value.value) for item in hand["layers"] for n in item.forward}
+    zs = {float(n.z_value.value) for item in hand["layers"] if item.activation.elementwise for n in item.forward}
     assert marks and {z for z, _ in marks} == zs
     # the descent plot starts at the cost and marks the step taken
     steps = ctx["plots"]["descent"].panels[0].series[2].points
@@ -434,3 +441,172 @@ def test_every_registry_entry_has_the_notes_prose():
     for entry in costs.REGISTRY.values():
         assert entry.description and entry.slope_meaning and entry.adds_up and entry.nielsen, entry.name
         assert sp.simplify(printing.plain(entry.display_term(a, y)) - entry.per_neuron(a, y)) == 0, entry.name
+
+
+# The softmax section (issue 12) ----------------------------------------------------------------
+
+SOFTMAX = {"log-likelihood": ("3,4,3", "tanh,softmax", "log_likelihood", {"l2": 0.5}),
+           "quadratic": ("3,3,2", "sigmoid,softmax", "quadratic", {"l1": 0.1})}
+OUTSIDE_THE_CHAIN = ("several", "bp", "normalised", "functions", "lessons", "nielsen", "decay")
+
+
+@pytest.fixture(scope="module", params=list(SOFTMAX), ids=list(SOFTMAX))
+def softmax_notes(request):
+    net = _parse(SOFTMAX[request.param])
+    ctx = notes.context(net)
+    return net, ctx, notes.render_notes(net, "latex", ctx), notes.render_notes(net, "markdown", ctx)
+
+
+def test_softmax_notes_never_treat_the_output_layer_as_element_wise(softmax_notes):
+    """σ' of a softmax output is never a slope to multiply by: outside the chain sections (which show
+    the one-neuron counterpart) the output layer's σ' appears only where the notes say it is not one."""
+    net, ctx, tex, md = softmax_notes
+    assert "divides by exactly the output layer's slope" not in md
+    hand_part = md[md.index("### Several neurons, by hand"):md.index('<a id="sec-decay"></a>')]
+    for part in [_section(md, label) for label in OUTSIDE_THE_CHAIN] + [hand_part]:
+        for line in part.splitlines():
+            if re.search(r"\\sigma'\(z\^\{\((L|2)\)\}", line):
+                assert "not one slope" in line, line
+    lessons = _section(md, "lessons")
+    output_error = lessons[lessons.index("**The output error.**"):lessons.index("**Why backpropagation")]
+    assert "\\sigma'" not in output_error and "Jacobian" in output_error
+    # the table of factors is about the chain's counterpart, and the notes say what the factor is instead
+    table = _section(md, "weight")
+    assert f"the chain's {ctx['chain_out'].words} output neuron" in table and "Jacobian" in table
+    assert ctx["chain_out"].elementwise and ctx["chain_net"].one_neuron_per_layer
+
+
+def test_the_softmax_chain_is_its_one_neuron_counterpart(softmax_notes):
+    """A softmax of one neuron is 1: the chain shows the two-class softmax, the sigmoid (and the two-class
+    log-likelihood, the cross-entropy), found by SymPy; checked here independently."""
+    net, ctx, tex, md = softmax_notes
+    chain = ctx["chain_net"]
+    z, a, y = sp.symbols("z a y")
+    out = activations.get(chain.activations[-1])
+    assert sp.simplify(sp.exp(z) / (sp.exp(z) + 1) - out.expression(z)) == 0
+    assert chain.activations[:-1] == net.activations[:-1]
+    if net.cost_entry.needs_normalised_output:
+        two_classes = -y * sp.log(a) - (1 - y) * sp.log(1 - a)
+        assert sp.simplify(two_classes - chain.cost_entry.per_neuron(a, y)) == 0
+        assert "the counterpart of this network's log-likelihood cost" in md
+    else:
+        assert chain.cost == net.cost
+    chain_part = _section(md, "chain")
+    assert r"\frac{e^{z}}{e^{z}} = 1" in chain_part and "sigmoid output neuron" in chain_part
+    # its numbers are those of a chain that learns: not the softmax of one neuron, whose slope is 0
+    assert float(ctx["chain_numbers"]["cost"]) > 0 and all(float(s.product) != 0 for s in ctx["chain_numbers"]["steps"])
+
+
+def test_the_jacobian_is_derived_with_its_two_cases(softmax_notes):
+    net, ctx, tex, md = softmax_notes
+    sm = ctx["softmax"]
+    section = _section(md, "normalised")
+    i, j, L = sp.Symbol("i", integer=True, nonnegative=True), nt.j, nt.L
+    assert printing.latex(sm["raw"]) in section  # SymPy's quotient rule, then the two cases and together
+    assert r"\frac{\partial a^{(L)}_{j}}{\partial z^{(L)}_{j}} &= a^{(L)}_{j} \left(1 - a^{(L)}_{j}\right)" in section
+    assert r"\frac{\partial a^{(L)}_{i}}{\partial z^{(L)}_{j}} &= - a^{(L)}_{i} a^{(L)}_{j}" in section
+    assert r"a^{(L)}_{i} \left(\delta_{i j} - a^{(L)}_{j}\right)" in section
+    assert r"\delta^{(L)} &= \left(\frac{\partial a^{(L)}}{\partial z^{(L)}}\right)^{T} \nabla_a C" in section
+    assert "sum over paths" in section and "Kronecker delta" in section
+    # the whole matrix agrees with an independent differentiation of e^{z_i} / Σ_k e^{z_k}
+    width = sm["width"]
+    assert width == min(max(net.width(net.depth), 2), 3) and sm["small"][1].shape == (width, width)
+    zs = sp.symbols(f"z0:{width}")
+    soft = [sp.exp(zk) / sum(sp.exp(zm) for zm in zs) for zk in zs]
+    for r in range(width):
+        for c in range(width):
+            entry = sm["small"][1][r, c]
+            values = {nt.a[L, m]: soft[m] for m in range(width)}
+            assert sp.simplify(printing.plain(entry).xreplace(values) - sp.diff(soft[r], zs[c])) == 0
+
+
+def test_the_worked_examples_jacobian_gives_its_error(softmax_notes):
+    """At the hand example's softmax layer: J = diag(a) − a aᵀ (computed here), δ = Jᵀ∇ₐC, and a − y
+    where the cost cancels."""
+    net, ctx, tex, md = softmax_notes
+    hand = ctx["hand"]
+    params, X, Y = example.example_point(hand["network"], hand["seed"])
+    back = numeric.backward(hand["network"], params, X, Y)
+    a = back.acts[-1][0]
+    J = np.diag(a) - np.outer(a, a)
+    assert hand["jacobian"]["values"] == pytest.approx(J)
+    assert J.T @ back.d_a[-1][0] == pytest.approx(back.delta[-1][0])
+    if ctx["d"].output_error_cancels:
+        assert back.delta[-1][0] == pytest.approx(a - Y[0])
+        assert "and indeed" in _section(md, "normalised")
+
+
+def test_the_cancellation_is_said_only_where_the_output_error_cancels(softmax_notes):
+    net, ctx, tex, md = softmax_notes
+    section = _section(md, "normalised")
+    cancels = ctx["d"].output_error_cancels
+    assert ("cost cancels it." in section) == cancels
+    assert ("does not cancel the Jacobian" in section) == (not cancels)
+    if cancels:  # the sum collapses: a_j Σ_i y_i − y_j, with targets adding up to 1
+        assert r"a^{(L)}_{j} \sum_{i=0}^{n_{L} - 1} y_{i} - y_{j}" in section
+        assert r"\sum_{i=0}^{n_{L} - 1} y_{i} = 1" in section and "add up to 1" in section
+        assert "The parallel with the sigmoid and the cross-entropy cost." in section
+        assert "The same error as here" in section
+    else:
+        assert "collapses to the output minus the target instead" in section
+
+
+def test_element_wise_notes_have_no_softmax_section():
+    _, ctx, tex, md = _render("cross-entropy")
+    assert ctx["softmax"] is None and ctx["counterpart"] is None
+    assert 'id="sec-normalised"' not in md and "Jacobian" not in md
+
+
+# Weight decay ----------------------------------------------------------------------------------
+
+DECAY = {"l2": ("3,3,2", "sigmoid", "quadratic", {"l2": 0.5}), "l2-softmax": SOFTMAX["log-likelihood"],
+         "l2-strong": ("2,3,2", "tanh", "half_quadratic", {"l2": 8}), "l1": SOFTMAX["quadratic"]}
+
+
+@pytest.mark.parametrize("name", list(DECAY))
+def test_weight_decay_notes_state_the_decay_with_this_networks_lambda(name):
+    net = _parse(DECAY[name])
+    ctx = notes.context(net)
+    md = notes.render_notes(net, "markdown", ctx)
+    section = _section(md, "decay")
+    (entry, lam), = net.regularisers
+    shown = f"{lam:g}"
+    assert f"\\lambda = {shown}" in section
+    assert r"\frac{\partial C}{\partial b^{(l)}_{j}} &= \frac{\partial C_{0}}{\partial b^{(l)}_{j}}" in section
+    assert "biases are not regularised" in section
+    if entry.numpy_slope(np.array(2.0)) == 2.0:  # penalty'(w) = w: a decay factor
+        assert r"\left(1 - \frac{\eta \lambda}{n}\right) w^{(l)}_{jk} - \eta \frac{\partial C_{0}}{\partial w^{(l)}_{jk}}" in section
+        assert f"1 - \\frac{{{shown} \\eta}}{{n}}" in section
+    else:  # penalty'(w) = sgn(w): a constant step towards 0
+        assert r"- \frac{\eta \lambda}{n} \operatorname{sign}{\left(w^{(l)}_{jk} \right)}" in section
+        assert f"\\frac{{{shown} \\eta}}{{n}}" in section and "towards 0 by the same amount" in section
+    assert 'id="sec-decay"' in md and "Section" in _section(md, "average")
+
+
+@pytest.mark.parametrize("name", list(DECAY))
+def test_the_penalised_gradient_descent_step_lowers_the_penalised_cost(name):
+    """The weight-decay example's step, recomputed here: w − η(∂C₀/∂w + (λ/n) penalty'(w)) from numeric's
+    C₀ gradient and the registry's penalty', biases by ∂C₀/∂b alone; the cost with the penalty goes down."""
+    net = _parse(DECAY[name])
+    ctx = notes.context(net)
+    dx = ctx["decay_example"]
+    (entry, lam), = net.regularisers
+    plain = ctx["hand"]["network"]
+    params, X, Y = dx["params"], dx["X"], dx["Y"]
+    n, rate = len(X), dx["values"]["rate"]
+    grads0 = numeric.backprop(plain, params, X, Y)
+    expected = {}
+    for key, value in params.items():
+        penalty = lam / n * entry.numpy_slope(value) if key.startswith("W") else 0.0
+        expected[key] = value - rate * (grads0[key] + penalty)
+        assert dx["new"][key] == pytest.approx(expected[key], abs=1e-12)
+    before = numeric.cost(dx["network"], params, X, Y)
+    after = numeric.cost(dx["network"], expected, X, Y)
+    penalty = sum(lam / n * float(entry.numpy_penalty(params[f"W{l}"])) for l in range(1, plain.depth + 1))
+    assert before == pytest.approx(numeric.cost(plain, params, X, Y) + penalty)
+    assert after < before
+    assert float(dx["cost"]) == pytest.approx(before, rel=1e-3) and float(dx["cost_after"]) == pytest.approx(after, rel=1e-3)
+    if dx["factor"] is not None:  # the decay factor shown is 1 − ηλ/n, and above 0
+        assert float(dx["factor"]) == pytest.approx(1 - rate * lam / n, rel=1e-3) and float(dx["factor"]) > 0
+    md = notes.render_notes(net, "markdown", ctx)
+    assert f"goes from ${dx['cost'].latex()}$ to ${dx['cost_after'].latex()}$" in _section(md, "decay")

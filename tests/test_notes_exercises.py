@@ -11,6 +11,7 @@ import io
 import re
 import shlex
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -30,7 +31,15 @@ NETWORKS = {
     "deep-tanh": ("1,1,1,1,1,1,1", "tanh", "half_quadratic"),
     "wide": ("784,30,10", "relu,sigmoid", "cross_entropy"),
     "leaky": ("3,2,4,2", "leaky_relu,softplus,sigmoid", "quadratic"),
+    "softmax-l2": ("3,4,3", "tanh,softmax", "log_likelihood", {"l2": 0.5}),
+    "softmax-quadratic-l1": ("3,3,2", "sigmoid,softmax", "quadratic", {"l1": 0.1}),
+    "softmax-depth1": ("4,3", "softmax", "log_likelihood"),
 }
+
+
+def _parse(spec):
+    """A network of NETWORKS: sizes, activation, cost and, optionally, the regularisers' strengths."""
+    return Network.parse(*spec[:3], **(spec[3] if len(spec) > 3 else {}))
 
 
 def _run(command):
@@ -44,7 +53,8 @@ def _run(command):
 
 @pytest.fixture(scope="module", params=list(NETWORKS), ids=list(NETWORKS))
 def exercises(request):
-    return Network.parse(*NETWORKS[request.param]), notes.context(Network.parse(*NETWORKS[request.param]))["exercises"]
+    net = _parse(NETWORKS[request.param])
+    return net, notes.context(net)["exercises"]
 
 
 def test_every_answer_verifies_and_every_mistake_is_rejected(exercises):
@@ -89,7 +99,7 @@ def test_index_exercises_run_on_networks_where_index_mistakes_show(exercises):
 def test_every_formula_exercise_states_its_network(exercises):
     net, items = exercises
     md = notes.render_notes(net, "markdown")
-    section = md[md.index("## 13."):md.index("## 14.")]
+    section = md[md.index('<a id="sec-exercises"></a>'):md.index('<a id="sec-answers"></a>')]
     for ex in items:
         if ex.formula:
             assert ex.command in section
@@ -139,3 +149,35 @@ def test_the_cancellation_exercise_is_left_out_where_no_cost_cancels():
     cancel = next(ex for ex in ctx["exercises"] if ex.key == "cancel")
     assert cancel.network.cost != "quadratic" and notes.derive(cancel.network).output_error_cancels
     assert re.search(r"a\^\{\(L\)\}_\{j\} - y_\{j\}", cancel.answer_command)
+
+
+@pytest.mark.parametrize("spec", [("3,4,3", "tanh,softmax", "log_likelihood", {"l2": 0.5}),
+                                  ("3,3,2", "sigmoid,softmax", "quadratic", {"l1": 0.1})], ids=["l2", "l1"])
+def test_regularised_networks_ask_for_the_bias_and_one_decayed_weight(spec):
+    """∂C/∂b with the penalty (checked by verify on the regularised network) and one weight's step with the
+    penalty, whose numbers are the weight-decay example's.  (∂C/∂w with λ waits for verify to read λ.)"""
+    net = _parse(spec)
+    ctx = notes.context(net)
+    by_key = {ex.key: ex for ex in ctx["exercises"]}
+    bias = by_key["decay_bias"]
+    assert bias.network.regularisation == net.regularisation and "--" + net.regularisation[0][0] in bias.answer_command
+    code, out = _run(bias.answer_command)
+    assert code == 0, out
+    step = by_key["decay_step"].data
+    (entry, lam), = net.regularisers
+    w, g, new = step["values"]
+    rate, n = ctx["decay_example"]["values"]["rate"], step["n"]
+    assert new == pytest.approx(w - rate * (g + lam / n * float(entry.numpy_slope(np.array(w)))))
+    assert new == pytest.approx(ctx["decay_example"]["new"]["W1"][0, 1])
+    answers = notes.render_notes(net, "markdown", ctx)
+    answers = answers[answers.index('<a id="sec-answers"></a>'):]
+    assert f"= {step['new'].latex()}" in answers
+
+
+def test_softmax_written_out_goes_through_the_output_error():
+    """The output layer of a softmax has no σ' of its own: the written-out weight two layers back ends in
+    the derivation's output error (a − y with the log-likelihood), which verify accepts."""
+    net = Network.parse("3,4,3", "tanh,softmax", "log_likelihood")
+    ex = next(e for e in notes.context(net)["exercises"] if e.key == "written_out")
+    assert not [p for p in ex.answer.atoms(nt.sigma_prime) if nt.layer_of(p.args[0]) == nt.L]
+    assert r"\left(a^{(L)}_{p} - y_{p}\right)" in ex.answer_command

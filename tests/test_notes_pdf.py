@@ -32,6 +32,8 @@ NETWORKS = [
     ("64,10", "softplus", "half_quadratic"),
     ("784,30,10", "relu,sigmoid", "cross_entropy"),
     ("3,3,2", "sigmoid,softmax", "log_likelihood"),
+    ("3,4,3", "tanh,softmax", "log_likelihood", {"l2": 0.5}),
+    ("3,3,2", "sigmoid,softmax", "quadratic", {"l1": 0.1}),
 ]
 
 SECTIONS = ["The one-neuron chain", "The computation tree", "The chain rule for a weight", "The bias",
@@ -49,7 +51,7 @@ def test_every_network_compiles_whole_and_on_the_page(tmp_path):
     """One test, so that the networks are compiled once (in parallel), not once per worker: every
     section, no overfull box, references resolved, the plots drawn, the commands file attached, and
     every verify command copied from the PDF's text is the command itself (copy-safe)."""
-    nets = [Network.parse(*n) for n in NETWORKS]
+    nets = [Network.parse(*n[:3], **(n[3] if len(n) > 3 else {})) for n in NETWORKS]
     paths = write_notes(nets, tmp_path, pdf=True)
     problems = []
     for net in nets:
@@ -59,7 +61,9 @@ def test_every_network_compiles_whole_and_on_the_page(tmp_path):
             problems.append(f"{stem}: no PDF")
             continue
         text = _pdf_text(pdf)
-        missing = [title for title in SECTIONS + ["BP1", "BP4", "symbackprop verify"] if title not in text]
+        extra = ([f"The {net.activation(net.depth).words} output layer"] if not net.activation(net.depth).elementwise
+                 else []) + [entry.title.split(" (")[0] for entry, _ in net.regularisers]
+        missing = [title for title in SECTIONS + extra + ["BP1", "BP4", "symbackprop verify"] if title not in text]
         if missing:
             problems.append(f"{stem}: missing {missing}")
         log = (tmp_path / f"{stem}.log").read_text(errors="replace")

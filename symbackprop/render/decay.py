@@ -48,6 +48,22 @@ class Decay:
     shift_here: object
     matrix_step: tuple  # the whole layer: w^{(l)} − η ∂C/∂w^{(l)} = ...
 
+    def matrix_step_at(self, layer):
+        """(w − η ∂C/∂w, the step rearranged) for the whole weight matrix of ``layer``."""
+        return self.step_of(nt.w[layer])
+
+    def step_of(self, w):
+        """(w − η ∂C/∂w, the step rearranged) for the weight (or weight matrix) ``w``."""
+        slope_of = self.slope.xreplace({nt.w[nt.l, nt.j, nt.k]: w})
+        gradient = nt.partial(nt.C, w)
+        minus = lambda *factors: sp.Mul(-1, ordered_product(*factors), evaluate=False)
+        grad0 = minus(ETA, nt.partial(nt.C0, w))
+        if self.factor is not None:
+            step = ordered_sum(ordered_product(self.factor, w), grad0)
+        else:
+            step = ordered_sum(w, grad0, minus(self.shift, slope_of))
+        return ordered_sum(w, minus(ETA, gradient)), step
+
 
 def decays(derivation):
     """A :class:`Decay` per regulariser of the network (none: an empty list)."""
@@ -72,20 +88,11 @@ def decays(derivation):
         lam_value = {nt.lam: strength(value)}
         if sp.simplify(plain(rearranged) - plain(w - ETA * r.weight.rhs)) != 0:
             raise ValueError(f"the step of {entry.name} does not rearrange to w − η ∂C/∂w")
-        matrix_w = nt.w[l]
-        matrix_slope = ordered_xreplace(slope, {w: matrix_w})
-        matrix_grad0 = nt.partial(nt.C0, matrix_w)
-        if linear is not None:
-            matrix_step = ordered_sum(ordered_product(factor, matrix_w),
-                                      sp.Mul(-1, ordered_product(ETA, matrix_grad0), evaluate=False))
-        else:
-            matrix_step = ordered_sum(matrix_w, sp.Mul(-1, ordered_product(ETA, matrix_grad0), evaluate=False),
-                                      sp.Mul(-1, ordered_product(shift, matrix_slope), evaluate=False))
-        out.append(Decay(r, entry, value, slope, linear, (full, written, rearranged), factor, shift,
+        out.append(Decay(r, entry, value, slope, linear,
+                         (full, written) if rearranged is written else (full, written, rearranged), factor, shift,
                          None if factor is None else ordered_sum(1, -(ETA * share * linear).xreplace(lam_value)),
-                         None if shift is None else shift.xreplace(lam_value),
-                         (ordered_sum(matrix_w, sp.Mul(-1, ordered_product(ETA, r.matrix.lhs), evaluate=False)),
-                          matrix_step)))
+                         None if shift is None else shift.xreplace(lam_value), None))
+        out[-1].matrix_step = out[-1].matrix_step_at(l)
     return out
 
 
@@ -103,6 +110,7 @@ class DecayLayer:
     new_biases: object
     grad_lhs: object = None
     step_lhs: object = None
+    step_rhs: object = None
     bias_lhs: object = None
 
 
@@ -155,7 +163,7 @@ def decay_example(derivation, hand, decay):
                                                                             grid(grads[f"b{layer}"][:, None]))]),
             grid(new[f"b{layer}"][:, None]),
             grad_lhs=ordered_xreplace(decay.regularisation.matrix.lhs, {nt.l: label}),
-            step_lhs=ordered_xreplace(decay.matrix_step[0], {nt.l: label}),
+            step_lhs=decay.matrix_step_at(label)[0], step_rhs=decay.matrix_step_at(label)[1],
             bias_lhs=ordered_sum(nt.b[label], sp.Mul(-1, ordered_product(ETA, nt.partial(nt.C, nt.b[label])),
                                                          evaluate=False))))
     penalty = before - c0
@@ -169,12 +177,12 @@ def decay_example(derivation, hand, decay):
     else:
         numbers = Combination([("", None, w_n), ("-", rate_n, g_n),
                                ("-", number(shift), number(decay.entry.numpy_slope(np.array(w_value)), 0))])
-    asked = dict(lhs=ordered_sum(weight, sp.Mul(-1, ordered_product(ETA, nt.partial(nt.C, weight)), evaluate=False)),
+    asked = dict(lhs=decay.step_of(weight)[0],
                  numbers=numbers, weight=weight, before=number(w_value, exact), grad0=number(g0_value), new=number(new["W1"][0, k]),
                  grad0_symbol=nt.partial(nt.C0, weight), rate=exactly(rate), strength=strength(lam), n=n,
                  factor=None if factor is None else number(factor), shift=None if shift is None else number(shift),
                  sign=None if factor is not None else number(decay.entry.numpy_slope(np.array(w_value)), 0),
-                 step=ordered_xreplace(decay.step[2], {nt.l: sp.Integer(1), nt.j: sp.Integer(0), nt.k: sp.Integer(k)}),
+                 step=decay.step_of(weight)[1],
                  values=(float(w_value), float(g0_value), float(new["W1"][0, k])))
     return dict(asked=asked,
         network=net, n=n, rate=exactly(rate), rate_halved=rate < RATE, first_rate=exactly(RATE),

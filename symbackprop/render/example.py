@@ -147,6 +147,15 @@ class Combination:
 
     terms: list
     shown_as = "combination"
+    width: int = 6  # matrix columns that fit on one line of a display
+
+    @property
+    def parts(self):
+        """The combination over several lines of a display, a term per line, when its matrices are wide."""
+        columns = sum(m.shape[1] for _, _, m in self.terms if isinstance(m, Grid))
+        if columns <= self.width or len(self.terms) < 2:
+            return [self]
+        return [Combination([term]) for term in self.terms]
 
 
 def grid(array, decimals=None):
