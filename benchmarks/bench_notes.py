@@ -8,6 +8,7 @@ compiled in parallel by latexmk/pdflatex), then per network the time to render t
 .md (derivation, worked example, templates) and to compile the PDF.
 """
 
+import os
 import statistics
 import subprocess
 import sys
@@ -20,7 +21,9 @@ from symbackprop.render.pdf import build_pdf
 from symbackprop.spec import Network
 
 NETWORKS = [("1,1,1,1", None, None), ("3,3,2", None, None), ("4,4,4,2", "relu,tanh,sigmoid", "cross_entropy"),
-            ("2,10,10,10,10,10,10", "tanh", "quadratic"), ("784,30,10", "relu,sigmoid", "cross_entropy")]
+            ("2,10,10,10,10,10,10", "tanh", "quadratic"), ("784,30,10", "relu,sigmoid", "cross_entropy"),
+            ("3,4,3", "tanh,softmax", "log_likelihood", {"l2": 0.5}),
+            ("784,30,10", "relu,softmax", "log_likelihood", {"l2": 5})]
 
 
 def command(repeats=3):
@@ -49,12 +52,15 @@ def parts(network):
 
 
 def main():
-    print(f"symbackprop notes --pdf (the lectures' two networks, median of 3): {command():.1f} s")
-    print(f"\n  {'network':<42} {'render (s)':>10} {'pdf (s)':>8} {'pages':>6}")
+    load = os.getloadavg()[0]
+    print(f"symbackprop notes --pdf (the lectures' two networks, median of 3): {command():.1f} s "
+          f"(load average {load:.1f} before)")
+    print(f"load average before the parts: {os.getloadavg()[0]:.1f}")
+    print(f"\n  {'network':<52} {'render (s)':>10} {'pdf (s)':>8} {'pages':>6}")
     for args in NETWORKS:
-        network = Network.parse(*args)
+        network = Network.parse(*args[:3], **(args[3] if len(args) > 3 else {}))
         render, compiled, pages = parts(network)
-        print(f"  {network.describe():<42} {render:>10.2f} {compiled:>8.2f} {pages:>6}")
+        print(f"  {network.describe():<52} {render:>10.2f} {compiled:>8.2f} {pages:>6}")
         sys.stdout.flush()
 
 
