@@ -581,6 +581,7 @@ def test_weight_decay_notes_state_the_decay_with_this_networks_lambda(name):
         assert r"- \frac{\eta \lambda}{n} \operatorname{sign}{\left(w^{(l)}_{jk} \right)}" in section
         assert f"\\frac{{{shown} \\eta}}{{n}}" in section and "towards 0 by the same amount" in section
     assert 'id="sec-decay"' in md and "Section" in _section(md, "average")
+    assert not re.search(r"\\times -\d", md)  # a negative factor is in parentheses, 0.5 × (−0.09)
 
 
 @pytest.mark.parametrize("name", list(DECAY))

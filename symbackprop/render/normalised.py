@@ -28,7 +28,7 @@ from ..errors import SymbackpropError
 from ..printing import ordered_product, ordered_sum, ordered_xreplace, plain
 from ..spec import Network
 
-SMALL = 3  # the Jacobian is written out for a layer of at most this many outputs (else for 3)
+SMALL = 3  # the Jacobian is written out for the layer when it has at most this many outputs, else for 3
 
 
 def display_order(expr):
@@ -176,7 +176,7 @@ def section(derivation):
     same = display_order(jacobian.xreplace({i: j}))
     other = display_order(jacobian.xreplace({sp.KroneckerDelta(i, j): 0}))
     width = network.width(network.depth)
-    width = width if 2 <= width <= SMALL else SMALL
+    width = min(width, SMALL)  # a softmax has at least 2 outputs
     small = _small_jacobian(jacobian, i, width)
     symmetric = sp.simplify(plain(small) - plain(small).T) == sp.zeros(width, width)
     bp1 = derivation.bp_equation("BP1")

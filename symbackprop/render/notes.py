@@ -307,8 +307,6 @@ def context(network):
         activation_words=[network.activation(layer).words for layer in range(1, depth + 1)],
         all_costs=list(costs.REGISTRY.values()), all_activations=list(activations.REGISTRY.values()),
         label_parts=plots.label_parts, ordered=ordered_product, entry_of=entry_of, title_of=title,
-        jacobian_lhs=nt.partial(nt.a[nt.L, nt.index_symbol("i")], nt.z[nt.L, nt.j]),
-        regulariser_words={entry.name: entry.description for entry, _ in network.regularisers},
         index_symbol=nt.index_symbol, product_of=example.Product, prime_of=plots.Primed, sigma_of=nt.sigma, slope_of=nt.sigma_prime,
         matrix_rhs=lambda layer: nt.matrix_product(nt.delta[layer], nt.Transposed(nt.a[layer - 1])),
         bias_gradient=lambda layer: nt.partial(nt.C0, nt.b[layer]),
