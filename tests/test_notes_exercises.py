@@ -155,7 +155,7 @@ def test_the_cancellation_exercise_is_left_out_where_no_cost_cancels():
                                   ("3,3,2", "sigmoid,softmax", "quadratic", {"l1": 0.1})], ids=["l2", "l1"])
 def test_regularised_networks_ask_for_the_bias_and_one_decayed_weight(spec):
     """∂C/∂b with the penalty (checked by verify on the regularised network) and one weight's step with the
-    penalty, whose numbers are the weight-decay example's.  (∂C/∂w with λ waits for verify to read λ.)"""
+    penalty, whose numbers are the weight-decay example's, and ∂C/∂w with its λ/n term."""
     net = _parse(spec)
     ctx = notes.context(net)
     by_key = {ex.key: ex for ex in ctx["exercises"]}
@@ -163,6 +163,11 @@ def test_regularised_networks_ask_for_the_bias_and_one_decayed_weight(spec):
     assert bias.network.regularisation == net.regularisation and "--" + net.regularisation[0][0] in bias.answer_command
     code, out = _run(bias.answer_command)
     assert code == 0, out
+    weight = by_key["decay_weight"]
+    assert weight.answer.has(nt.lam, nt.n_examples) and "\\lambda" in weight.answer_command
+    for command, expected in ((weight.answer_command, 0), (weight.wrong_command, 1)):
+        code, out = _run(command)
+        assert code == expected, out
     step = by_key["decay_step"].data
     (entry, lam), = net.regularisers
     w, g, new = step["values"]

@@ -40,3 +40,47 @@ def test_the_regularised_weight_gradient_is_expected_and_a_missing_term_named():
     # C₀ has no penalty: the same right-hand side is right for ∂C₀/∂w, and biases are not penalised
     assert verify(r"\frac{\partial C_0}{\partial w^{(L)}_{jk}} = a^{(L-1)}_k \delta^{(L)}_j", L2).equivalent
     assert verify(r"\frac{\partial C}{\partial b^{(L)}_{j}} = \delta^{(L)}_j", L2).equivalent
+
+
+L1 = Network.parse("3,4,2", "tanh,sigmoid", "cross_entropy", l1=0.2)
+WEIGHT = r"\frac{\partial C}{\partial w^{(l)}_{jk}} = "
+
+
+def test_nielsens_regularised_gradients_written_with_lambda_and_n_are_equivalent():
+    for formula, network in ((WEIGHT + r"\frac{\partial C_0}{\partial w^{(l)}_{jk}} + \frac{\lambda}{n} w^{(l)}_{jk}", L2),
+                             (WEIGHT + r"a^{(l-1)}_k \delta^{(l)}_j + \frac{\lambda w^{(l)}_{jk}}{n}", L2),
+                             (r"\frac{\partial C}{\partial w^{(L)}} = \delta^{(L)} (a^{(L-1)})^T + \frac{\lambda}{n} w^{(L)}",
+                              L2),
+                             (WEIGHT + r"a^{(l-1)}_k \delta^{(l)}_j + \frac{\lambda}{n} \operatorname{sgn}(w^{(l)}_{jk})", L1),
+                             (WEIGHT + r"\frac{\partial C_0}{\partial w^{(l)}_{jk}} + \frac{\lambda}{n}"
+                              r" \mathrm{sign}(w^{(l)}_{jk})", L1)):
+        result = verify(formula, network)
+        assert result.equivalent, result.text()
+        assert "too little to show" not in result.text()
+
+
+def test_regularised_gradients_with_lambda_and_n_wrong_are_caught_and_named():
+    no_n = verify(WEIGHT + r"a^{(l-1)}_k \delta^{(l)}_j + \lambda w^{(l)}_{jk}", L2)
+    assert not no_n.equivalent and "missing: 1/n" in no_n.diagnosis[0]["message"], no_n.text()
+    l2_for_l1 = verify(WEIGHT + r"a^{(l-1)}_k \delta^{(l)}_j + \frac{\lambda}{n} w^{(l)}_{jk}", L1)
+    assert not l2_for_l1.equivalent
+    assert [d["code"] for d in l2_for_l1.diagnosis] == ["wrong_factor"], l2_for_l1.text()
+    assert "sign(w^(l)_jk) is due" in l2_for_l1.diagnosis[0]["message"]
+    halved = verify(WEIGHT + r"a^{(l-1)}_k \delta^{(l)}_j + \frac{\lambda}{2n} w^{(l)}_{jk}", L2)
+    assert not halved.equivalent
+    penalised_bias = verify(r"\frac{\partial C}{\partial b^{(l)}_j} = \delta^{(l)}_j + \frac{\lambda}{n} b^{(l)}_j", L2)
+    assert not penalised_bias.equivalent and penalised_bias.diagnosis[0]["code"] == "extra_term"
+
+
+def test_lambda_without_a_regulariser_and_with_a_subscript_are_one_line_errors():
+    import pytest
+
+    from symbackprop.errors import SymbackpropError
+
+    with pytest.raises(SymbackpropError, match="this network has none; add --l2 or --l1"):
+        verify(WEIGHT + r"\frac{\partial C_0}{\partial w^{(l)}_{jk}} + \frac{\lambda}{n} w^{(l)}_{jk}",
+               Network.parse("3,4,2"))
+    with pytest.raises(SymbackpropError, match="takes no subscript"):
+        verify(WEIGHT + r"\frac{\partial C_0}{\partial w^{(l)}_{jk}} + \frac{\lambda_1}{n} w^{(l)}_{jk}", L2)
+    with pytest.raises(SymbackpropError, match="program code"):
+        verify(WEIGHT + r"lambda x: x", L2)

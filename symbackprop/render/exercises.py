@@ -281,9 +281,13 @@ def exercises(derivation, chain_of, hand=None, counts=None, decay=None):
                             normalised=not cancel.activation(cancel.depth).elementwise))
     if hand is not None:
         out.append(Exercise("number", data=hand["asked"]))
-    for r in derivation.regularisation:  # biases are not penalised (λ itself: see the README)
+    for r in derivation.regularisation:  # the weight's gradient with its penalty; biases are not penalised
         regularised = witness(net, regularised=True)
-        bias = derive(regularised).bp_equation("BP3")
+        regularised_d = derive(regularised)
+        bp4, bias = regularised_d.bp_equation("BP4"), regularised_d.bp_equation("BP3")
+        weight = regularised_d.regularisation[0].weight
+        out.append(_formula("decay_weight", weight.lhs, ordered_xreplace(weight.rhs, {bp4.index_lhs: bp4.index_rhs}),
+                            regularised, regularised == net, title=r.title, via=weight.rhs))
         out.append(_formula("decay_bias", r.bias.lhs, bias.index_rhs, regularised, regularised == net,
                             title=r.title, via=r.bias.rhs))
     if decay is not None:

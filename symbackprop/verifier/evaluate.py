@@ -227,6 +227,14 @@ class Compiler:
             return np.abs(v) if isinstance(v, np.ndarray) else abs(_as_float(v))
         return absolute
 
+    def _sign(self, expr):
+        arg = self(expr.args[0])
+
+        def sign(p, env):
+            v = arg(p, env)
+            return np.sign(v) if isinstance(v, np.ndarray) else float(np.sign(_as_float(v)))
+        return sign
+
     def _exp(self, expr):
         arg = self(expr.args[0])
 

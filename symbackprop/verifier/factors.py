@@ -145,7 +145,7 @@ def factor_findings(student_expr, true_factors, evaluator, derivation, lhs):
         findings.append(("missing_factor", f"the factor {named(pair[0].expr)}·{named(pair[1].expr)} that carries the "
                          "error back one layer is missing: the chain from here to the cost passes through layer "
                          f"{printing.text(nt.layer_of(pair[0].expr))} as well"))
-    if len(extra) == 1 and len(missing) == 1 and _kind(extra[0].expr) == _kind(missing[0].expr):
+    if len(extra) == 1 and len(missing) == 1 and _stands_for(extra[0].expr, missing[0].expr):
         what = _role_words(missing[0].role)
         findings.append(("wrong_factor", f"{named(extra[0].expr)} stands where {named(missing[0].expr)} is due"
                          + (f" ({what})" if what else "")))
@@ -159,6 +159,11 @@ def factor_findings(student_expr, true_factors, evaluator, derivation, lhs):
     if s_const != t_const and t_const != 0:
         findings.append(("constant", s_const / t_const))
     return findings if len(findings) <= MAX_FINDINGS else []
+
+
+def _stands_for(wrong, due):
+    """Two factors of one sort (a quantity, a function), or one the argument of the other: w for sgn(w)."""
+    return _kind(wrong) == _kind(due) or wrong in due.args or due in wrong.args
 
 
 def _kind(expr):

@@ -48,7 +48,7 @@ HINTS = {
 }
 
 _CODE = re.compile(
-    r"\*\*|==|(?<!\\);|`|__|\bimport\b|\bdef\s|\blambda\b|\breturn\b|\bprint\s*\(|\bnp\.|\btorch\.|\bos\.|"
+    r"\*\*|==|(?<!\\);|`|__|\bimport\b|\bdef\s|(?<!\\)\blambda\b|\breturn\b|\bprint\s*\(|\bnp\.|\btorch\.|\bos\.|"
     r"\bsys\.|\bexec\b|\beval\b|\bsubprocess\b|\bopen\s*\(|#include|=>|\+=|-=|\bfor\s+\w+\s+in\b|\bwhile\b")
 _COMMAND = re.compile(r"\\([a-zA-Z]+|.)")
 _DELIMITERS = re.compile(r"^\s*(\$\$|\$|\\\[|\\\()|(\$\$|\$|\\\]|\\\))\s*$")

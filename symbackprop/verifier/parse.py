@@ -48,7 +48,7 @@ NUMBER_NODES = (sp.Number, sp.NumberSymbol, sp.Add, sp.Mul, sp.Pow, sp.exp, sp.l
 """What a piece of a formula made of numbers only is built from (2^{10}, e^{-1}, \\ln 2)."""
 LAYER_SYMBOLS = {"L": nt.L, "l": nt.l, r"\ell": nt.l}
 COST_SUBSCRIPTS = {"0": nt.C0, "x": nt.Cx}
-KNOWN_SYMBOLS = ("a, z, w, b, y, x (= a^{(0)}), C (C_0, C_x), n_l (layer width), n (training examples), e, \\delta, "
+KNOWN_SYMBOLS = ("a, z, w, b, y, x (= a^{(0)}), C (C_0, C_x), n_l (layer width), n (training examples), \\lambda, e, \\delta, "
                  "\\sigma, \\sigma', \\nabla_a C; neuron indices " + ", ".join(INDEX_LETTERS) + "; layers L, l")
 
 @dataclass
@@ -442,6 +442,9 @@ class ToSympy(Transformer_NonRecursive):
     def delta(self, c):
         return Base("delta", "delta", c[0].start_pos)
 
+    def lam(self, c):
+        return Base("lam", r"\lambda", c[0].start_pos)
+
     def frac(self, c):
         tok, num, den = c
         return self.fraction(num, den, tok.start_pos)
@@ -516,6 +519,9 @@ class ToSympy(Transformer_NonRecursive):
     def function_tanh(self, arg, pos):
         return sp.tanh(arg)
 
+    def function_sign(self, arg, pos):
+        return sp.sign(arg)
+
     def function_exp(self, arg, pos):
         return self.safe(sp.exp, arg, pos)
 
@@ -563,6 +569,9 @@ class ToSympy(Transformer_NonRecursive):
 
     def f_tanh(self, c):
         return self.func(c, "tanh")
+
+    def f_sign(self, c):
+        return self.func(c, "sign")
 
     def f_tanh_power(self, c):
         return self.func(c, "tanh", self.number_value(c[-1]))
@@ -686,6 +695,15 @@ class ToSympy(Transformer_NonRecursive):
         if nt.is_index_symbol(layer):
             self.fail("the subscript of n is a layer (L, L-1, l or a number)", sub.pos)
         return self.apply_scripts(nt.n[layer + offset], sups)
+
+    def base_lam(self, base, sub, sups):
+        """\\lambda, the regularisation strength."""
+        if sub is not None:
+            self.fail("\\lambda is the regularisation strength; it takes no subscript", sub.pos)
+        if not self.network.regularisation:
+            self.fail("\\lambda is the regularisation strength, and this network has none; add --l2 or --l1 "
+                      "(e.g. --l2 0.1)", base.pos)
+        return self.apply_scripts(nt.lam, sups)
 
     def base_e(self, base, sub, sups):
         if sub is not None:
@@ -823,6 +841,7 @@ _FRIENDLY = {"RPAR": "')'", "LPAR": "'('", "RBRACE": "'}'", "LBRACE": "'{'", "RS
              "MUL": r"\cdot", "ODOT": r"\odot", "FRAC": r"\frac", "OVER": r"\over", "PARTIAL": r"\partial",
              "SIGMA": r"\sigma", "CAPITAL_SIGMA": r"\Sigma'", "DIAG": r"\operatorname{diag}", "DELTA": r"\delta",
              "NABLA": r"\nabla", "SUM": r"\sum", "EXP": r"\exp", "LN": r"\ln", "TANH": r"\tanh", "ELL": r"\ell",
+             "LAMBDA": r"\lambda", "SIGN": r"\operatorname{sgn}",
              "ROMAN_E": r"\mathrm{e}", "TOP": "^T", "PRIME_CMD": r"\prime", "BOLD": r"\mathbf", "$END": "the end"}
 _TOKEN_HINTS = {
     "OVER": r"\over is read inside braces, {\partial C_0 \over \partial w^{(L)}}; or write \frac{\partial C_0}"

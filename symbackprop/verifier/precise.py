@@ -246,8 +246,9 @@ def difference(rhs, lhs, env, point, network, shorthand):
                 return None
             value = partials[variable]
             if d.expr == nt.C and variable.base == nt.w:  # C: C₀ with the regulariser's share
-                value = value + sum((point.lam / point.n * entry.slope(sp.Float(float(values[variable]), DIGITS + 10))
-                                     for entry, _ in network.regularisers), sp.Integer(0))
+                share = values[nt.lam] / values[nt.n_examples]  # λ/n to 50 digits, as the student's λ and n are
+                value = value + sum((share * entry.slope(values[variable]) for entry, _ in network.regularisers),
+                                    sp.Integer(0))
             expr = expr.xreplace({d: value})
         if sp.count_ops(expr) > MAX_OPS:
             return None

@@ -102,13 +102,13 @@ def free_indices(expr):
 
 def loose_symbols(expr):
     """Symbols used as values outside any index: a stray j, L, T or C (not y, nor n, the number of
-    training examples, nor the indices compared by a Kronecker δ_{jk} of a derivative)."""
+    training examples, nor λ, nor the indices compared by a Kronecker δ_{jk} of a derivative)."""
     if isinstance(expr, (sp.Indexed, sp.Derivative, sp.KroneckerDelta)):
         return set()
     if isinstance(expr, sp.Sum):
         return loose_symbols(expr.function)
     if isinstance(expr, sp.Symbol):
-        return set() if expr in (nt.target, nt.n_examples) else {expr}
+        return set() if expr in (nt.target, nt.n_examples, nt.lam) else {expr}
     out = set()
     for arg in expr.args:
         out |= loose_symbols(arg)
