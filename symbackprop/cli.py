@@ -99,8 +99,8 @@ def _build_parser():
     p.add_argument("--forbid-partials", action="store_true",
                    help="a right-hand side that still holds a derivative is not an answer")
     p.add_argument("--summary", action="store_true", help="with --batch: count the answers making each mistake")
-    p.add_argument("--time-limit", type=float, default=2.0, metavar="SECONDS",
-                   help="give up on a formula after this long (default 2 s)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="give up on a formula after this long (default 2 s, or $SYMBACKPROP_TIME_LIMIT)")
 
     p = sub.add_parser("codegen", help="write a standalone NumPy module computing the gradients")
     _add_network(p)
@@ -151,13 +151,12 @@ def cmd_verify(args):
     from .errors import SymbackpropError
     from . import verifier as verify
 
-    if not 0.1 <= args.time_limit <= 600:
-        raise SymbackpropError(f"--time-limit {args.time_limit:g}: give between 0.1 and 600 seconds")
+    time_limit = verify.timelimit.default() if args.time_limit is None else verify.timelimit.checked(args.time_limit)
     if args.batch:
         if args.formula:
             raise SymbackpropError("give either a FORMULA or --batch FILE.jsonl, not both")
         options = verify.batch.Options(hint=args.hint, forbid_partials=args.forbid_partials,
-                                       time_limit=args.time_limit)
+                                       time_limit=time_limit)
         summary = verify.grade_file(args.batch, args.output, default_network=_network(args), options=options)
         report = sys.stderr if args.output is None else sys.stdout
         print(summary.text(), file=report)
@@ -168,7 +167,7 @@ def cmd_verify(args):
         raise SymbackpropError(f"{'-o' if args.output else '--summary'} is for --batch; a single verdict is printed")
     if args.formula is None:
         raise SymbackpropError("verify needs a FORMULA in quotes, or --batch FILE.jsonl")
-    result = verify.verify(args.formula, _network(args), args.time_limit, question=args.question,
+    result = verify.verify(args.formula, _network(args), time_limit, question=args.question,
                            forbid_partials=args.forbid_partials, hint=args.hint)
     print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else result.text())
     return EXIT_OK if result.equivalent else EXIT_NEGATIVE

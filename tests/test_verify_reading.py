@@ -15,7 +15,7 @@ import sympy as sp
 from symbackprop import notation as nt
 from symbackprop import printing
 from symbackprop.derivation import derive
-from symbackprop.errors import FormulaError
+from symbackprop.errors import FormulaError, SymbackpropError
 from symbackprop.spec import Network
 from symbackprop.verifier import verify
 from symbackprop.verifier.evaluate import NotFinite, compile_expr, number_value
@@ -246,6 +246,19 @@ def test_every_example_of_the_notation_page_verifies():
     for formula in examples:
         result = verify(formula)
         assert result.equivalent, result.text()
+
+
+def test_the_default_time_limit_is_2_s_and_the_environment_can_set_it(monkeypatch):
+    from symbackprop.verifier import timelimit
+
+    monkeypatch.delenv(timelimit.ENVIRONMENT)
+    assert timelimit.default() == 2.0
+    monkeypatch.setenv(timelimit.ENVIRONMENT, "7.5")
+    assert timelimit.default() == 7.5
+    for bad, words in (("soon", "give a number of seconds"), ("0", "between 0.1 and 600"), ("nan", "between")):
+        monkeypatch.setenv(timelimit.ENVIRONMENT, bad)
+        with pytest.raises(SymbackpropError, match=words):
+            verify(W_L + " = 0")
 
 
 def test_the_time_limit_reaching_into_the_parser_is_still_one_clear_line():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import SymbackpropError
 from ..spec import DEFAULT_ACTIVATION, DEFAULT_COST, Network
-from . import classfile, timelimit
+from . import classfile
 from .verdict import verify
 
 PARALLEL_FROM = 8
@@ -31,7 +31,7 @@ class Options:
 
     hint: bool = False
     forbid_partials: bool = False
-    time_limit: float = timelimit.DEFAULT
+    time_limit: float | None = None  # None: timelimit.default()
 
 
 def _network_for(entry, default):

@@ -6,6 +6,7 @@ Elsewhere (a library call from another thread) only the cooperative checks of ``
 apply, between the steps of the comparison.
 """
 
+import os
 import signal
 import threading
 import time
@@ -13,10 +14,32 @@ from contextlib import contextmanager
 
 from sympy.core.cache import clear_cache
 
-from ..errors import FormulaError
+from ..errors import FormulaError, SymbackpropError
 
 DEFAULT = 2.0
 """Seconds one verify may take (``--time-limit`` on the command line)."""
+
+ENVIRONMENT = "SYMBACKPROP_TIME_LIMIT"
+"""Sets the default instead, for a slow machine or a test suite on a busy one."""
+
+
+def default():
+    """The seconds one verify may take unless told: DEFAULT, or what SYMBACKPROP_TIME_LIMIT says."""
+    text = os.environ.get(ENVIRONMENT, "").strip()
+    if not text:
+        return DEFAULT
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise SymbackpropError(f"{ENVIRONMENT}={text!r}: give a number of seconds") from None
+    return checked(seconds, ENVIRONMENT)
+
+
+def checked(seconds, name="--time-limit"):
+    """``seconds`` when it is a sensible limit, else the one-line error naming where it came from."""
+    if not 0.1 <= seconds <= 600:
+        raise SymbackpropError(f"{name} {seconds:g}: give between 0.1 and 600 seconds")
+    return seconds
 
 
 class TooCostly(Exception):
@@ -69,7 +92,8 @@ def _can_interrupt():
 
 @contextmanager
 def limit(seconds, formula=None):
-    """Run the block for at most ``seconds``; past it, raise a FormulaError that says so."""
+    """Run the block for at most ``seconds`` (None: ``default()``); past it, raise a FormulaError that says so."""
+    seconds = default() if seconds is None else seconds
     deadline = time.monotonic() + seconds
     interrupt = _can_interrupt() and signal.getitimer(signal.ITIMER_REAL)[0] == 0  # never nest timers
 

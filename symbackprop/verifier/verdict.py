@@ -41,10 +41,11 @@ def read(formula, network=None):
             "text": " = ".join(text_of(s) for s in parsed.sides), "notes": parsed.notes}
 
 
-def verify(formula, network=None, time_limit=timelimit.DEFAULT, question=None, forbid_partials=False, hint=False):
+def verify(formula, network=None, time_limit=None, question=None, forbid_partials=False, hint=False):
     """Verdict, parsed form, expected right-hand side, counterexample and diagnosis for ``formula``.
 
-    Returns within ``time_limit`` seconds or raises a FormulaError saying it is too costly.
+    Returns within ``time_limit`` seconds (None: 2 s or $SYMBACKPROP_TIME_LIMIT) or raises a FormulaError
+    saying it is too costly.
     Teachers' options: ``question``, the left-hand side that was asked for (an answer to another
     derivative is marked as such); ``forbid_partials``, a right-hand side that still holds a ∂ (or
     repeats the left side) is not an answer; ``hint``, the diagnosis without the expected answer.
