@@ -1,7 +1,7 @@
 """The notes' exercises: derivations to do by hand, each with the verify command that checks it.
 
 An exercise that asks for a formula names the network its ``symbackprop verify`` command
-checks the answer on.  That network is one where the usual mistakes show (DESIGN §3): at
+checks the answer on.  That network is one where the usual mistakes show: at
 least 2 neurons in every layer, all layers equally wide, so that swapped indices j, k and a
 missing transpose give other numbers (not an index past a layer's end), and an activation whose
 slope is not constant, so that a missing σ' shows (:func:`witness`).  Each exercise also carries a typical wrong answer (:func:`mistake`: the
