@@ -64,8 +64,20 @@ def check(text, network):
             assert result.diagnosis
 
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FAMILY = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: every CI run draws the same inputs, so a red run is this change's, never the dice's; the
+# wide search is benchmarks/bench_verify_fuzz.py (100,000 inputs), and what it or a random run finds
+# becomes a test (test_zero_products_are_zero below).
+FUZZ = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+FAMILY = settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.parametrize("rhs", [r"\frac{a^{(L)}}{0 \cdot y}", r"\ln(0 \cdot y)", r"e^{1/(0 y)}", r"\frac{a}{(y - y) a}"])
+def test_zero_products_are_zero(rhs):
+    """0·y is 0: a division by it or its logarithm is refused in words, never read as SymPy's zoo."""
+    with pytest.raises(FormulaError, match="division by zero|logarithm"):
+        verify(r"\frac{\partial C_0}{\partial w^{(L)}} = " + rhs)
+    with pytest.raises(FormulaError, match="division by zero|logarithm"):
+        verify(rhs + r" = a^{(L)}")
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

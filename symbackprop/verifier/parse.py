@@ -220,6 +220,8 @@ class ToSympy(Transformer_NonRecursive):
         if sum(1 for f in factors if is_matrix_like(f, self.network)) >= 2:
             return nt.matrix_product(*factors)
         flat = [g for f in factors for g in (f.args if isinstance(f, OrderedMul) else [f])]
+        if any(f == 0 for f in flat):
+            return sp.Integer(0)  # 0·y is 0, so that a/(0·y) and ln(0·y) are refused as a/0 and ln 0 are
         return ordered_product(*examples_cancelled(flat))
 
     def constant(self, expr, pos):
@@ -273,7 +275,7 @@ class ToSympy(Transformer_NonRecursive):
         den = self.value(den)
         if is_matrix_like(den, self.network):
             self.fail("cannot divide by a vector or a matrix", pos)
-        if den == 0:
+        if den == 0 or den.is_zero:
             self.fail("division by zero", pos)
         return self.constant(self.value(num) / den, pos)
 
