@@ -46,6 +46,12 @@ def test_index_and_transpose_mistakes_show_on_a_witness_network(formula, code):
     assert code in [d["code"] for d in result.diagnosis], result.text()
     assert any("1-1-1-1" in note and "3-3-3-3" in note for note in result.notes)
     assert result.counterexample is not None
+    assert result.parsed == verify(formula, result.network).parsed  # read as on the network that decided
+
+
+def test_read_as_keeps_the_order_of_a_matrix_product_the_witness_judged():
+    result = verify(r"\delta^l = (w^{l+1} \delta^{l+1}) \odot \sigma'(z^l)", ONE)
+    assert result.parsed_text == "δ^(l) = (w^(l+1) δ^(l+1)) ⊙ σ'(z^(l))"
 
 
 @pytest.mark.parametrize("formula", [

@@ -235,7 +235,8 @@ def _verify(formula, network, deadline, question=None, forbid_partials=False):
     witness = witness_network(network) if result.equivalent and about_indices(parsed) else None
     if witness is not None:
         try:
-            on_witness = judge(parse(formula, witness), witness, deadline)
+            on_witness_parsed = parse(formula, witness)
+            on_witness = judge(on_witness_parsed, witness, deadline)
         except FormulaError:
             on_witness = None  # e.g. the formula only makes sense with one neuron per layer
         if on_witness is not None and not on_witness.equivalent:
@@ -243,7 +244,7 @@ def _verify(formula, network, deadline, question=None, forbid_partials=False):
                          f"this formula cannot show (a layer has fewer than {WITNESS_WIDTH} neurons), so it was also "
                          f"checked on the network {'-'.join(map(str, witness.sizes))} with the same depth, "
                          "activations and cost, where it fails: the counterexample is from that network")
-            result = on_witness
+            result, parsed = on_witness, on_witness_parsed  # read as on that network: w δ is not δ w there
     lhs, want = parsed.lhs, in_students_form(result.want, parsed.rhs[-1])
     return Result(
         formula=formula, network=result.network, equivalent=result.equivalent,
