@@ -86,6 +86,39 @@ def test_batch_csv_in_and_out(tmp_path):
     assert rows[1]["diagnosis"] == "sigma_for_sigma_prime" and rows[1]["expected"] == ""  # --hint: no answer
 
 
+DECAYED = r"\frac{\partial C}{\partial w^{(l)}_{jk}} = a^{(l-1)}_k \delta^{(l)}_j + \frac{\lambda}{n} "
+UNPENALISED = r"\frac{\partial C}{\partial w^{(l)}_{jk}} = a^{(l-1)}_k \delta^{(l)}_j"
+
+
+def test_batch_lines_keep_the_class_regulariser_or_name_their_own(tmp_path):
+    """A chapter-3 class: the batch's --l2 holds for a line with its own sizes too; a line may name
+    its own regulariser ("l1": 0.2), or none ("l2": null), in JSON lines and as CSV columns."""
+    rows = [
+        {"id": "ann", "formula": DECAYED + "w^{(l)}_{jk}"},
+        {"id": "bob", "formula": DECAYED + "w^{(l)}_{jk}", "sizes": "3,3,2"},
+        {"id": "cid", "formula": UNPENALISED, "sizes": "3,3,2"},  # the penalty's term missing
+        {"id": "dee", "formula": DECAYED + r"\operatorname{sgn}(w^{(l)}_{jk})", "l1": 0.2},
+        {"id": "eve", "formula": UNPENALISED, "l2": None},
+        {"id": "fay", "formula": UNPENALISED, "l2": "abc"},
+    ]
+    out = tmp_path / "results.jsonl"
+    result = run_cli("verify", "--sizes", "3,4,2", "--l2", "0.1", "--batch", str(_write(tmp_path / "class.jsonl", rows)),
+                     "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    results = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert {k: r["verdict"] for k, r in results.items()} == {
+        "ann": "equivalent", "bob": "equivalent", "cid": "not_equivalent", "dee": "equivalent", "eve": "equivalent",
+        "fay": "error"}
+    assert "λ as a number" in results["fay"]["error"]
+    class_csv = tmp_path / "class.csv"
+    class_csv.write_text('id,formula,l1\nann,"' + DECAYED + r'\mathrm{sgn}(w^{(l)}_{jk})' + '",0.3\nbob,"' + DECAYED
+                         + 'w^{(l)}_{jk}",0.3\n')
+    out = tmp_path / "results.csv"
+    assert run_cli("verify", "--sizes", "3,4,2", "--batch", str(class_csv), "-o", str(out)).returncode == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [(r["id"], r["verdict"]) for r in rows] == [("ann", "equivalent"), ("bob", "not_equivalent")]
+
+
 def test_batch_options_only_with_batch():
     result = run_cli("verify", "--summary", RIGHT)
     assert result.returncode == 2 and "--summary is for --batch" in result.stderr

@@ -1,6 +1,6 @@
 """Grading a class: one answer per line (JSON lines) or row (CSV) in, one verdict each out, on every core.
 
-Input lines are ``{"id": ..., "formula": ..., "sizes"/"activation"/"cost"/"question": optional}``
+Input lines are ``{"id": ..., "formula": ..., "sizes"/"activation"/"cost"/"l2"/"l1"/"question": optional}``
 (CSV: the same names as columns, read by ``classfile``).  Each result echoes ``id``, the line
 number and the formula; a line that is not JSON, has no formula, names a bad network or holds a
 formula that cannot be read gets ``"verdict": "error"`` with the message, and the batch goes on.
@@ -16,9 +16,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import regularisers
 from ..errors import SymbackpropError
 from ..spec import DEFAULT_ACTIVATION, DEFAULT_COST, Network
 from . import classfile
+
+NETWORK_KEYS = ("sizes", "activation", "cost", *regularisers.REGISTRY)
+"""The keys of a line that name its network (the regularisers by name: "l2": 0.1)."""
 from .verdict import verify
 
 PARALLEL_FROM = 8
@@ -36,8 +40,9 @@ class Options:
 
 def _network_for(entry, default):
     """The line's own network; a key it leaves out comes from the batch's network — one activation
-    name for every layer when that network has one, else the default activation."""
-    if not any(key in entry for key in ("sizes", "activation", "cost")):
+    name for every layer when that network has one, else the default activation; the regulariser
+    ("l2" or "l1" with its λ) too, unless the line names one."""
+    if not any(key in entry for key in NETWORK_KEYS):
         return default
     if "activation" in entry:
         activation = entry["activation"]
@@ -45,8 +50,9 @@ def _network_for(entry, default):
         activation = default.activations[0] if default.uniform_activation else DEFAULT_ACTIVATION
     else:
         activation = ",".join(default.activations)
+    named = {name: entry[name] for name in regularisers.REGISTRY if name in entry}  # "l2": null is none
     return Network.parse(entry.get("sizes", ",".join(map(str, default.sizes))), activation,
-                         entry.get("cost", default.cost or DEFAULT_COST))
+                         entry.get("cost", default.cost or DEFAULT_COST), **(named or dict(default.regularisation)))
 
 
 def grade_line(task):

@@ -1,7 +1,7 @@
 """A class's answers in and graded results out: JSON lines or CSV, for the web app and the CLI.
 
-An answer is ``id``, ``formula`` and optionally ``sizes``, ``activation``, ``cost`` (the network
-it is for, when not the class's default) and ``question`` (the left-hand side the teacher asked
+An answer is ``id``, ``formula`` and optionally ``sizes``, ``activation``, ``cost``, ``l2`` or ``l1``
+(the network it is for, when not the class's default; a regulariser by its λ) and ``question`` (the left-hand side the teacher asked
 for; passed through to the results).  The grader (``batch.grade_lines``) reads JSON lines, so a
 CSV row becomes the JSON line it stands for and both formats grade the same way.  A line that
 is not valid JSON stays as it is: grading gives it an error result, and the rest goes on.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..errors import SymbackpropError
 
-COLUMNS = ("id", "formula", "sizes", "activation", "cost", "question")
+COLUMNS = ("id", "formula", "sizes", "activation", "cost", "l2", "l1", "question")
 """The columns a CSV class file may have; id and formula are required."""
 
 RESULT_COLUMNS = ("id", "line", "question", "formula", "verdict", "diagnosis", "hint", "error",
