@@ -110,6 +110,24 @@ def test_mixed_activations_and_value_and_gradients(lib, acts, cost, sizes):
     assert float(lib.get(value)) == pytest.approx(oracle_cost(names, cost, params, X, Y), rel=1e-12)
 
 
+def _assert_finite_differences(gen, p, x, y, **keywords):
+    """The generated gradients equal central differences of the generated cost, entry by entry, in PyTorch."""
+    got = gen.gradients(p, x, y, **keywords)
+    h = 1e-6
+    for name, value in p.items():
+        numeric = torch.zeros_like(value)
+        flat, out = value.view(-1), numeric.view(-1)
+        for i in range(flat.numel()):
+            saved = flat[i].item()
+            flat[i] = saved + h
+            up = gen.cost(p, x, y, **keywords).item()
+            flat[i] = saved - h
+            down = gen.cost(p, x, y, **keywords).item()
+            flat[i] = saved
+            out[i] = (up - down) / (2 * h)
+        torch.testing.assert_close(got[name], numeric, rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("act,cost", [("sigmoid", "cross_entropy"), ("tanh", "quadratic"), ("softplus", "half_quadratic"),
                                       ("relu", "quadratic")])
 def test_torch_gradients_against_finite_differences_of_its_own_cost(act, cost):
@@ -121,20 +139,7 @@ def test_torch_gradients_against_finite_differences_of_its_own_cost(act, cost):
         params = {k: np.abs(v) + 0.3 if k[0] == "b" else v for k, v in params.items()}
         X = np.abs(X)
     p, x, y = put_all(Torch, params, X, Y, np.float64)
-    got = gen.gradients(p, x, y)
-    h = 1e-6
-    for name, value in p.items():
-        numeric = torch.zeros_like(value)
-        flat, out = value.view(-1), numeric.view(-1)
-        for i in range(flat.numel()):
-            saved = flat[i].item()
-            flat[i] = saved + h
-            up = gen.cost(p, x, y).item()
-            flat[i] = saved - h
-            down = gen.cost(p, x, y).item()
-            flat[i] = saved
-            out[i] = (up - down) / (2 * h)
-        torch.testing.assert_close(got[name], numeric, rtol=1e-5, atol=1e-7)
+    _assert_finite_differences(gen, p, x, y)
 
 
 @pytest.mark.parametrize("lib", LIBRARIES, ids=lambda lib: lib.name)
@@ -218,20 +223,7 @@ def test_torch_softmax_and_l2_against_finite_differences_of_its_own_cost():
     gen = generate(sb.Network.parse(list(sizes), "tanh,softmax", "log_likelihood", l2=2.0))
     params, X, Y = chapter3_problem(sizes, "log_likelihood", 6, seed=3)
     p, x, y = put_all(Torch, params, X, Y, np.float64)
-    got = gen.gradients(p, x, y, n=40)
-    h = 1e-6
-    for name, value in p.items():
-        numeric = torch.zeros_like(value)
-        flat, out = value.view(-1), numeric.view(-1)
-        for i in range(flat.numel()):
-            saved = flat[i].item()
-            flat[i] = saved + h
-            up = gen.cost(p, x, y, n=40).item()
-            flat[i] = saved - h
-            down = gen.cost(p, x, y, n=40).item()
-            flat[i] = saved
-            out[i] = (up - down) / (2 * h)
-        torch.testing.assert_close(got[name], numeric, rtol=1e-5, atol=1e-7)
+    _assert_finite_differences(gen, p, x, y, n=40)
 
 
 def test_results_stay_on_the_device_of_the_inputs():
