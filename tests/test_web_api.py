@@ -293,3 +293,82 @@ def test_time_limit_and_busy_answers(client, monkeypatch, raised, status, words)
     assert words in assert_error(response, status)["error"]
     if status == 503:
         assert response.headers["retry-after"] == "2"
+
+
+LAMBDA_WEIGHT = r"\frac{\partial C}{\partial w^{(l)}_{jk}} = a^{(l-1)}_k \delta^{(l)}_j + \frac{\lambda}{n} w^{(l)}_{jk}"
+
+
+@pytest.mark.parametrize("body", [{"l2": 0.1}, {"l1": 0.25}, {"l2": 5, "activation": "sigmoid,softmax",
+                                                                 "cost": "log_likelihood"}],
+                         ids=["l2", "l1", "nielsen-ch3"])
+def test_regularisation_is_part_of_the_network(client, body):
+    network = Network.parse("3,4,2", body.get("activation"), body.get("cost"), l2=body.get("l2"), l1=body.get("l1"))
+    response = client.post("/api/derive", json={"sizes": "3,4,2", **body})
+    assert response.status_code == 200, response.text
+    assert response.json() == json.loads(json.dumps(derive(network).to_dict()))
+    assert response.json()["network"]["regularisation"] == dict(network.regularisation)
+
+
+def test_verify_reads_lambda_with_a_regulariser_only(client):
+    answer = client.post("/api/verify", json={"formula": LAMBDA_WEIGHT, "sizes": "3,4,2", "l2": 0.1})
+    assert answer.status_code == 200 and answer.json()["verdict"] == "equivalent"
+    assert answer.json() == json.loads(json.dumps(verify(LAMBDA_WEIGHT, Network.parse("3,4,2", l2=0.1)).to_dict()))
+    plain = client.post("/api/verify", json={"formula": INDEXED.replace("C_0", "C"), "sizes": "3,4,2", "l2": 0.1})
+    assert plain.json()["verdict"] == "not_equivalent"  # ∂C/∂w without its (λ/n) w
+    assert "regularisation" in assert_error(client.post("/api/verify", json={"formula": LAMBDA_WEIGHT, "sizes": "3,4,2"}),
+                                            400)["error"]
+
+
+@pytest.mark.parametrize("strengths, words", [
+    ({"l2": -1}, "λ must be a number above 0"),
+    ({"l1": 0}, "λ must be a number above 0"),
+    ({"l2": "abc"}, "valid number"),
+    ({"l2": True}, "valid number"),
+    ({"l2": 0.1, "l1": 0.1}, "give one regulariser"),
+], ids=["negative", "zero", "text", "bool", "both"])
+def test_a_bad_lambda_is_a_400_with_one_line(client, strengths, words):
+    for path, body in (("/api/verify", {"formula": RIGHT}), ("/api/derive", {}), ("/api/codegen", {}),
+                       ("/api/notes", {}), ("/api/batch", {"content": jsonl({"id": "ann", "formula": RIGHT})})):
+        assert words in assert_error(client.post(path, json={**body, **strengths}), 400)["error"], path
+    assert "λ must be" in assert_error(client.get("/download/gradients.py?sizes=3,3,2&l2=-1"), 400)["error"]
+    assert "λ" in assert_error(client.get("/download/notes.md?l1=abc"), 400)["error"]
+
+
+def test_codegen_and_notes_of_a_regularised_network_are_its_own(client):
+    plain = client.post("/api/codegen", json={"sizes": "3,4,2"}).json()
+    decay = client.post("/api/codegen", json={"sizes": "3,4,2", "l2": 0.1}).json()
+    assert decay["source"] == source(Network.parse("3,4,2", l2=0.1)) != plain["source"]
+    assert decay["filename"] == "gradients_3_4_2_sigmoid_quadratic_l2_0_1.py" != plain["filename"]
+    assert decay["download"].endswith("&l2=0.1") and client.get(decay["download"]).text == decay["source"]
+
+    plain = client.post("/api/notes", json={"sizes": "3,4,2"}).json()
+    decay = client.post("/api/notes", json={"sizes": "3,4,2", "l2": 0.1}).json()
+    lasso = client.post("/api/notes", json={"sizes": "3,4,2", "l1": 0.1}).json()
+    assert len({plain["stem"], decay["stem"], lasso["stem"]}) == 3
+    assert len({plain["markdown"], decay["markdown"], lasso["markdown"]}) == 3 and "λ" in decay["markdown"]
+    assert decay["network"]["regularisation"] == {"l2": 0.1}
+    md = client.get(decay["downloads"]["md"])
+    assert md.text == decay["markdown"] and f'filename="{decay["stem"]}.md"' in md.headers["content-disposition"]
+
+
+def test_notes_cache_keys_tell_regularised_networks_apart():
+    from symbackprop.web.notes_cache import network_key
+
+    keys = {network_key(Network.parse("3,4,2", **strength)) for strength in ({}, {"l2": 0.1}, {"l2": 0.2}, {"l1": 0.1})}
+    assert len(keys) == 4
+
+
+def test_batch_default_network_carries_its_regulariser(client):
+    content = jsonl({"id": "ann", "formula": LAMBDA_WEIGHT})
+    response = client.post("/api/batch", json={"content": content, "sizes": "3,4,2", "l2": 0.1})
+    assert response.status_code == 200, response.text
+    result = response.json()["results"][0]
+    assert result["verdict"] == "equivalent" and result["network"]["regularisation"] == {"l2": 0.1}
+    unregularised = client.post("/api/batch", json={"content": content, "sizes": "3,4,2"}).json()["results"][0]
+    assert unregularised["verdict"] == "error"
+
+
+def test_openapi_documents_lambda(client):
+    fields = client.get("/openapi.json").json()["components"]["schemas"]["NetworkFields"]["properties"]
+    for name in ("l2", "l1"):
+        assert "λ" in fields[name]["description"] and {"type": "number"} in fields[name]["anyOf"]

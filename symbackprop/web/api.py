@@ -6,22 +6,22 @@ workers with a time limit; bad input is a 4xx with ``{"error": …}`` (see ``app
 
 import asyncio
 import json
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 
 from ..verifier import classfile
 from . import tasks
-from .limits import (BATCH_SECONDS, MAX_CLASS_LINES, MAX_FIELD, READ_SECONDS, VERIFY_SECONDS)
-from .schemas import BatchRequest, FormulaRequest, NetworkFields, VerifyRequest
+from .limits import (BATCH_SECONDS, MAX_CLASS_LINES, READ_SECONDS, VERIFY_SECONDS)
+from .schemas import BatchRequest, FormulaRequest, NetworkFields, VerifyRequest, network_params
 from .service import InputError, cached, module_filename, network_of, network_query, unwrap
 from .workers import TaskTimeout
 
 api = APIRouter(prefix="/api", tags=["api"])
 downloads = APIRouter(tags=["downloads"])
 
-QueryText = Annotated[Optional[str], Query(max_length=MAX_FIELD)]
+NetworkParams = Annotated[dict, Depends(network_params)]
 
 
 @api.get("/health", summary="Is the server ready?")
@@ -65,7 +65,8 @@ async def _run(request, fn, *args, timeout):
 
 
 BATCH_DESCRIPTION = f"""Grade a class file: JSON lines like `verify --batch`, or CSV with the columns id, formula
-and optional sizes, activation, cost, question.  At most {MAX_CLASS_LINES:,} answers and {BATCH_SECONDS:g} s;
+and optional sizes, activation, cost, question.  The network keys (with `l2` or `l1`) are the default
+network of answers that name none.  At most {MAX_CLASS_LINES:,} answers and {BATCH_SECONDS:g} s;
 answers not graded in time get an error result.
 
 Answers `summary`, `results` (the `verify --batch` lines in file order, with `question` passed
@@ -153,17 +154,15 @@ MEDIA = {"pdf": "application/pdf", "tex": "application/x-tex", "md": "text/markd
 
 
 @downloads.get("/download/notes.{ext}", summary="Download the notes as PDF, .tex or .md")
-async def download_notes(ext: Literal["pdf", "tex", "md"], request: Request, sizes: QueryText = None,
-                         activation: QueryText = None, cost: QueryText = None):
-    network = network_of({"sizes": sizes, "activation": activation, "cost": cost})
+async def download_notes(ext: Literal["pdf", "tex", "md"], request: Request, fields: NetworkParams):
+    network = network_of(fields)
     folder, stem = await request.app.state.notes.build(network, pdf=ext == "pdf")
     return FileResponse(folder / f"{stem}.{ext}", media_type=MEDIA[ext], filename=f"{stem}.{ext}")
 
 
 @downloads.get("/download/gradients.py", summary="Download the generated module")
-async def download_module(request: Request, sizes: QueryText = None, activation: QueryText = None,
-                          cost: QueryText = None):
-    network = network_of({"sizes": sizes, "activation": activation, "cost": cost})
+async def download_module(request: Request, fields: NetworkParams):
+    network = network_of(fields)
     module = await cached(request.app, "module", network, tasks.module_source)
     name = module_filename(network)
     return Response(module["source"], media_type="text/x-python; charset=utf-8",

@@ -14,15 +14,24 @@ class InputError(SymbackpropError):
 
 
 def network_of(fields):
-    """The validated network of a request's sizes/activation/cost (an object or a dict)."""
+    """The validated network of a request's sizes/activation/cost/l2/l1 (an object or a dict)."""
+    from ..regularisers import REGISTRY
     from ..spec import Network
 
     get = fields.get if isinstance(fields, dict) else lambda key: getattr(fields, key, None)
-    network = Network.parse(get("sizes") or None, get("activation") or None, get("cost") or None)
+    # "" is an empty form field (none), but 0 must reach Network.parse to be refused
+    strengths = {name: None if get(name) == "" else get(name) for name in REGISTRY}
+    network = Network.parse(get("sizes") or None, get("activation") or None, get("cost") or None, **strengths)
     if network.depth > MAX_DEPTH:
         raise SymbackpropError(f"this network has {network.depth} weight layers; the web app takes at most "
                                f"{MAX_DEPTH} (the command line takes more)")
     return network
+
+
+def strength_text(lam):
+    """λ as short as it reads back exactly: 5, 0.1, 1e-05 (never 5.0, never rounded like :g alone)."""
+    short = f"{lam:g}"
+    return short if float(short) == lam else repr(lam)
 
 
 def unwrap(outcome, formula=None):
@@ -39,7 +48,8 @@ def network_query(network):
 
     return urlencode({"sizes": ",".join(map(str, network.sizes)),
                       "activation": network.activations[0] if network.uniform_activation else ",".join(network.activations),
-                      "cost": network.cost})
+                      "cost": network.cost,
+                      **{name: strength_text(lam) for name, lam in network.regularisation}})
 
 
 async def cached(app, kind, network, task, timeout=DERIVE_SECONDS):
@@ -52,6 +62,8 @@ async def cached(app, kind, network, task, timeout=DERIVE_SECONDS):
 def module_filename(network):
     """The download name of the generated module, from the validated network only."""
     acts = network.activations[0] if network.uniform_activation else "-".join(network.activations)
-    name = f"gradients_{'_'.join(map(str, network.sizes))}_{acts}_{network.cost}".replace("-", "_")
+    extra = "".join(f"_{name}_{strength_text(lam)}" for name, lam in network.regularisation)
+    name = f"gradients_{'_'.join(map(str, network.sizes))}_{acts}_{network.cost}{extra}"
+    name = name.replace("-", "_").replace(".", "_").replace("+", "_")  # a name Python can import
     return (name if len(name) <= 100 else f"gradients_{network.depth}_layers") + ".py"
 
