@@ -146,7 +146,26 @@ def _plain_name(latex_name):
     return inner.lstrip("\\")
 
 
-class NotationLatexPrinter(LatexPrinter):
+class _Sums:
+    """What both printers do with a sum: its terms in the order built (OrderedAdd) or positive first,
+    a term's minus sign pulled out into the operator; ``_term`` prints one term in the target's way."""
+
+    def _print_OrderedAdd(self, expr):
+        return self._print_Add(expr, keep=True)
+
+    def _print_Add(self, expr, order=None, keep=False):
+        out = ""
+        for i, term in enumerate(expr.args if keep else _positive_first(self, expr)):
+            if i and term.could_extract_minus_sign():
+                out += " - "
+                term = -term
+            elif i:
+                out += " + "
+            out += self._term(term)
+        return out
+
+
+class NotationLatexPrinter(_Sums, LatexPrinter):
     """LaTeX in the lectures' notation: layers as parenthesised superscripts."""
 
     printmethod = "_symbackprop_latex"  # our _print_ methods win over the classes' own
@@ -195,20 +214,9 @@ class NotationLatexPrinter(LatexPrinter):
             out += piece if not i else (r" \cdot " if piece[:1].isdigit() else " ") + piece
         return out
 
-    def _print_OrderedAdd(self, expr):
-        return self._print_Add(expr, keep=True)
-
-    def _print_Add(self, expr, order=None, keep=False):
-        out = ""
-        for i, term in enumerate(expr.args if keep else _positive_first(self, expr)):
-            if i and term.could_extract_minus_sign():
-                out += " - "
-                term = -term
-            elif i:
-                out += " + "
-            piece = self._print(term)
-            out += rf"\left({piece}\right)" if self._needs_add_brackets(term) else piece
-        return out
+    def _term(self, term):
+        piece = self._print(term)
+        return rf"\left({piece}\right)" if self._needs_add_brackets(term) else piece
 
     def _print_Sum(self, expr):
         """Σ with several limits as several Σ, outermost first (SymPy would stack the limits)."""
@@ -268,7 +276,7 @@ class NotationLatexPrinter(LatexPrinter):
         return out if exp is None else rf"{out}^{{{exp}}}"
 
 
-class NotationTextPrinter(StrPrinter):
+class NotationTextPrinter(_Sums, StrPrinter):
     """The same notation in Unicode text: w^(L)_jk, σ'(z^(L)), ∂C_0/∂a^(L-1)."""
 
     printmethod = "_symbackprop_text"
@@ -301,19 +309,8 @@ class NotationTextPrinter(StrPrinter):
     def _print_Mul(self, expr):
         return super()._print_Mul(expr).replace("**", "^").replace("*", "·")
 
-    def _print_OrderedAdd(self, expr):
-        return self._print_Add(expr, keep=True)
-
-    def _print_Add(self, expr, order=None, keep=False):
-        out = ""
-        for i, term in enumerate(expr.args if keep else _positive_first(self, expr)):
-            if i and term.could_extract_minus_sign():
-                out += " - "
-                term = -term
-            elif i:
-                out += " + "
-            out += self.parenthesize(term, PRECEDENCE["Add"], strict=True)
-        return out
+    def _term(self, term):
+        return self.parenthesize(term, PRECEDENCE["Add"], strict=True)
 
     def _print_Pow(self, expr, rational=False):
         if isinstance(expr.base, nt.grad_a_C):  # (∇_a C)^2, not ∇_a C^2
