@@ -372,3 +372,36 @@ def test_openapi_documents_lambda(client):
     fields = client.get("/openapi.json").json()["components"]["schemas"]["NetworkFields"]["properties"]
     for name in ("l2", "l1"):
         assert "λ" in fields[name]["description"] and {"type": "number"} in fields[name]["anyOf"]
+
+
+def test_pages_keep_the_regulariser_in_their_links_and_summary(client):
+    page = client.get("/?sizes=3,4,2&activation=sigmoid&cost=quadratic&l2=0.1")
+    assert page.status_code == 200
+    assert "Network: 3-4-2, sigmoid, quadratic, L2 λ=0.1" in page.text and 'data-l2="0.1"' in page.text
+    assert 'href="/codegen?sizes=3%2C4%2C2&amp;activation=sigmoid&amp;cost=quadratic&amp;l2=0.1"' in page.text
+    assert 'id="d-regularisation"' in page.text and 'value="0.1"' in page.text
+    assert f'data-formula="{LAMBDA_WEIGHT}"' in page.text  # the λ example under the box
+    notes = client.get("/notes?sizes=3,4,2&l1=0.5")
+    assert "notes.pdf?sizes=3%2C4%2C2&amp;activation=sigmoid&amp;cost=quadratic&amp;l1=0.5" in notes.text
+    assert "L1 λ=0.5" in client.get("/codegen?sizes=3,4,2&l1=0.5").text
+
+
+def test_the_network_form_names_the_regulariser_and_is_sent_on_to_a_link(client):
+    sent = client.get("/codegen?sizes=3,4,2&activation=tanh&cost=quadratic&regulariser=l1&lambda=0.5",
+                      follow_redirects=False)
+    assert sent.status_code == 303
+    assert sent.headers["location"] == "/codegen?sizes=3%2C4%2C2&activation=tanh&cost=quadratic&l1=0.5"
+    none = client.get("/?sizes=3,4,2&regulariser=&lambda=7", follow_redirects=False)
+    assert none.headers["location"] == "/?sizes=3%2C4%2C2&activation=sigmoid&cost=quadratic"
+
+
+@pytest.mark.parametrize("query, words", [
+    ("regulariser=l2&lambda=", "give λ for L2"),
+    ("regulariser=l2&lambda=-1", "λ must be a number above 0"),
+    ("regulariser=dropout&lambda=1", "choose the regularisation"),
+    ("l1=abc", "give the strength λ as a number"),
+    ("l2=0.1&l1=0.1", "give one regulariser"),
+], ids=["no-lambda", "negative", "unknown", "text", "both"])
+def test_a_bad_regulariser_on_a_page_shows_the_form_with_the_message(client, query, words):
+    page = client.get(f"/grade?sizes=3,4,2&{query}", follow_redirects=False)
+    assert page.status_code == 400 and words in page.text.replace("&#39;", "'")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from symbackprop.web.pages import PRESETS
 from test_web_server import start_server
 
 pytestmark = pytest.mark.browser
@@ -162,6 +163,32 @@ def test_switching_networks_with_a_preset_and_by_hand(page, base):
     assert "not a whole number" in page.inner_text("[role=alert]")
 
 
+def test_choosing_l2_and_lambda_puts_it_in_the_url_and_the_checker_reads_lambda(page, base):
+    page.goto(base + "/?sizes=3,4,2")
+    assert page.is_disabled("#lambda")  # no regulariser, no λ
+    page.select_option("#regulariser", "l2")
+    assert page.is_enabled("#lambda") and focused_id(page) == "lambda"
+    page.keyboard.type("0.1")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "l2=0.1" in page.url and "regulariser" not in page.url  # the page's link names the network
+    assert "3-4-2, sigmoid, quadratic, L2 λ=0.1" in page.inner_text("#network-box summary")
+    assert "l2=0.1" in page.get_attribute("header nav a[href^='/notes']", "href")
+    page.click("button.example >> text=a weight with L2")
+    page.keyboard.press("Enter")
+    assert "Equivalent" in page.wait_for_selector(".verdict").inner_text()
+    assert page.locator("#d-regularisation").count() == 1
+
+    with page.expect_navigation():
+        page.select_option("#preset", label=next(p[0] for p in PRESETS if p[0].startswith("Nielsen ch. 3")))
+    assert "784-30-10, sigmoid,softmax, log_likelihood, L2 λ=5" in page.inner_text("#network-box summary")
+    assert page.input_value("#lambda") == "5" and page.input_value("#regulariser") == "l2"
+    with page.expect_navigation():
+        page.select_option("#regulariser", "")
+        page.click("text=Use this network")
+    assert "L2" not in page.inner_text("#network-box summary") and "l2=" not in page.url
+
+
 def test_phone_width_has_no_sideways_scrolling(browser, base):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -171,8 +198,10 @@ def test_phone_width_has_no_sideways_scrolling(browser, base):
     page.wait_for_selector(".verdict.bad")
     assert no_horizontal_scroll(page)
     shot(page, "student-phone")
-    for path in ("/?sizes=3,3,2", "/notes?sizes=3,3,2", "/codegen?sizes=3,3,2", "/grade"):
+    for path in ("/?sizes=3,3,2", "/notes?sizes=3,3,2", "/codegen?sizes=3,3,2", "/grade",
+                 "/?sizes=784,30,10&activation=sigmoid,softmax&cost=log_likelihood&l2=5"):
         page.goto(base + path)
+        page.evaluate("document.getElementById('network-box').open = true")  # the form too
         assert no_horizontal_scroll(page), path
     context.close()
 

@@ -15,6 +15,14 @@ window.symbackprop = {
       return {ok: false, status: 0, data: {error: "the server cannot be reached; is it still running?"}};
     }
   },
+  // The page's network from a form's data attributes, as the API's body keys (λ as a number).
+  network: function (form) {
+    const network = {sizes: form.dataset.sizes, activation: form.dataset.activation, cost: form.dataset.cost};
+    for (const name of ["l2", "l1"]) {
+      if (form.dataset[name]) network[name] = Number(form.dataset[name]);
+    }
+    return network;
+  },
   // An element with text content (never HTML) and optional class.
   el: function (tag, text, className) {
     const node = document.createElement(tag);

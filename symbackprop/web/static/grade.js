@@ -57,8 +57,7 @@
     }
     status.replaceChildren(sb.el("p", "Grading " + file.name + "\u2026", "note busy"));
     const content = await file.text();
-    const answer = await sb.post("/api/batch", {content: content, filename: file.name, sizes: form.dataset.sizes,
-                                                activation: form.dataset.activation, cost: form.dataset.cost});
+    const answer = await sb.post("/api/batch", Object.assign({content: content, filename: file.name}, sb.network(form)));
     if (!answer.ok) {
       results.hidden = true;
       status.replaceChildren(sb.el("p", answer.data.error || "grading failed", "error"));

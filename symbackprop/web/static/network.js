@@ -15,9 +15,18 @@
     form.elements.sizes.value = option.dataset.sizes;
     form.elements.activation.value = option.dataset.activation;
     form.elements.cost.value = option.dataset.cost;
+    form.elements.regulariser.value = option.dataset.regulariser;
+    form.elements.lambda.value = option.dataset.lambda;
+    form.elements.lambda.disabled = !option.dataset.regulariser;
     form.submit();
   });
-  for (const name of ["sizes", "activation", "cost"]) {
+  for (const name of ["sizes", "activation", "cost", "regulariser", "lambda"]) {
     form.elements[name].addEventListener("input", function () { preset.value = ""; });
   }
+  // λ belongs to a regulariser: off with none, and the next thing to type after choosing L2 or L1.
+  const lambda = form.elements.lambda;
+  form.elements.regulariser.addEventListener("change", function () {
+    lambda.disabled = !form.elements.regulariser.value;
+    if (!lambda.disabled && !lambda.value) lambda.focus();
+  });
 })();

@@ -7,7 +7,7 @@
   const input = document.getElementById("formula");
   const preview = document.getElementById("preview");
   const result = document.getElementById("result");
-  const network = {sizes: form.dataset.sizes, activation: form.dataset.activation, cost: form.dataset.cost};
+  const network = sb.network(form);
   let timer = null;
   let readController = null;
   let checkNumber = 0;
