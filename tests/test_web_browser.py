@@ -199,7 +199,7 @@ def test_phone_width_has_no_sideways_scrolling(browser, base):
     assert no_horizontal_scroll(page)
     shot(page, "student-phone")
     for path in ("/?sizes=3,3,2", "/notes?sizes=3,3,2", "/codegen?sizes=3,3,2", "/grade",
-                 "/?sizes=784,30,10&activation=sigmoid,softmax&cost=log_likelihood&l2=5"):
+                 "/?sizes=784,30,10&activation=sigmoid,softmax&cost=log_likelihood&l2=5", "/codegen?sizes=3,4,2&l2=0.1"):
         page.goto(base + path)
         page.evaluate("document.getElementById('network-box').open = true")  # the form too
         assert no_horizontal_scroll(page), path
