@@ -169,7 +169,8 @@ def _ratios(samples):
         if a.shape != b.shape or not np.all(np.isfinite(a)):
             return None
         keep = b != 0  # a ratio is relative: a vanishing gradient of 1e-19 keeps its entries
-        r.extend((a[keep] / b[keep]).tolist())
+        with np.errstate(over="ignore"):  # 1e300 / 1e-19 is inf: no constant ratio, and no warning on stderr
+            r.extend((a[keep] / b[keep]).tolist())
     return np.array(r) if r else None
 
 
