@@ -68,6 +68,17 @@ def test_regularised_gradients_with_lambda_and_n_wrong_are_caught_and_named():
     assert "sign(w^(l)_jk) is due" in l2_for_l1.diagnosis[0]["message"]
     halved = verify(WEIGHT + r"a^{(l-1)}_k \delta^{(l)}_j + \frac{\lambda}{2n} w^{(l)}_{jk}", L2)
     assert not halved.equivalent
+    # the constant is the term's, not the whole result's: "your result is half the true value" would be false
+    assert [d["code"] for d in halved.diagnosis] == ["constant_factor"], halved.text()
+    assert "the term λ·w^(l)_jk/(2·n) is 0.5 times what it should be" in halved.diagnosis[0]["message"]
+    assert "your result" not in halved.text()
+    negative = verify(WEIGHT + r"a^{(l-1)}_k \delta^{(l)}_j - \frac{\lambda}{n} w^{(l)}_{jk}", L2)
+    assert [d["code"] for d in negative.diagnosis] == ["flipped_sign"], negative.text()
+    assert "the term" in negative.diagnosis[0]["message"]
+    number = verify(WEIGHT + r"a^{(l-1)}_k \delta^{(l)}_j + \frac{0.1}{n} w^{(l)}_{jk}", L2)
+    assert not number.equivalent
+    assert [d["code"] for d in number.diagnosis] == ["lambda_as_number"], number.text()
+    assert "λ = 0.1 is one of them" in number.diagnosis[0]["message"]
     penalised_bias = verify(r"\frac{\partial C}{\partial b^{(l)}_j} = \delta^{(l)}_j + \frac{\lambda}{n} b^{(l)}_j", L2)
     assert not penalised_bias.equivalent and penalised_bias.diagnosis[0]["code"] == "extra_term"
 

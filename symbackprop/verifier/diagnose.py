@@ -29,7 +29,7 @@ from .shapes import as_expr, free_indices, has_whole_target, layered, neuron_pos
 
 CODES = ("not_elementwise", "other_question", "not_an_answer", "missing_sum", "stray_sum", "cost_for_slope", "wrong_factor", "extra_term", "missing_term", "tiny_difference", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
-         "missing_factor", "extra_factor", "wrong_order", "only_some_layers", "unexplained", "chain_part")
+         "missing_factor", "extra_factor", "wrong_order", "only_some_layers", "unexplained", "chain_part", "lambda_as_number")
 
 MAX_VARIANTS = 80
 
@@ -407,20 +407,42 @@ def _factor_diagnosis(rhs, samples, checker, derivation, factors, want, lhs):
     evaluator = Evaluator(checker, samples)
     out = []
     terms = term_findings(rhs, want, evaluator) if want is not None else None
-    pairs = [(rhs, factors)]
+    pairs = [(rhs, factors, None)]
     if terms:
         pairs = []
         for code, message in terms:
-            if code == "term":
+            if code != "term":
+                out.append(_finding(code, message))
+            elif message[1].has(nt.lam) and not message[0].has(nt.lam):
+                out.append(_lambda_as_number(*message, derivation))
+            else:
                 student_term, true_term = message
                 pairs.append((student_term, [(f, None) for f in split_factors(true_term)[1]]
-                              + [(split_factors(true_term)[0], None)]))
-            else:
-                out.append(_finding(code, message))
-    for expr, true_factors in pairs:
+                              + [(split_factors(true_term)[0], None)], true_term))
+    for expr, true_factors, true_term in pairs:
         if not true_factors and want is not None:
             true_factors = [(want, None)]
         for code, message in factor_findings(expr, true_factors, evaluator, derivation, lhs):
-            out.append(_constant_finding(float(message), expr, derivation) if code == "constant"
-                       else _finding(code, message))
+            if code != "constant":
+                out.append(_finding(code, message))
+            elif true_term is None:
+                out.append(_constant_finding(float(message), expr, derivation))
+            else:  # one term of a sum: the rest is right, so the result is not "c times the true value"
+                out.append(_term_constant_finding(float(message), expr, true_term))
     return out
+
+
+def _term_constant_finding(c, student_term, true_term):
+    if np.isclose(c, -1.0):
+        return _finding("flipped_sign", f"the term {_named(student_term)} has the wrong sign: it is "
+                                        f"{_named(true_term)}")
+    return _finding("constant_factor", f"the term {_named(student_term)} is {c:.6g} times what it should be, "
+                                       f"{_named(true_term)}; the rest of your right-hand side is right")
+
+
+def _lambda_as_number(student_term, true_term, derivation):
+    """The regulariser's term with a number where λ is due: the formula holds for every λ."""
+    strengths = ", ".join(f"λ = {lam:g}" for _, lam in derivation.network.regularisation)
+    return _finding("lambda_as_number", f"write the regularisation strength as \\lambda, not as a number: in "
+                                        f"{_named(student_term)} the formula must hold for every λ (this network's "
+                                        f"{strengths} is one of them); the term is {_named(true_term)}")
