@@ -77,8 +77,24 @@ def test_regularised_gradients_with_lambda_and_n_wrong_are_caught_and_named():
     assert "the term" in negative.diagnosis[0]["message"]
     number = verify(WEIGHT + r"a^{(l-1)}_k \delta^{(l)}_j + \frac{0.1}{n} w^{(l)}_{jk}", L2)
     assert not number.equivalent
-    assert [d["code"] for d in number.diagnosis] == ["lambda_as_number"], number.text()
+    assert [d["code"] for d in number.diagnosis] == ["number_for_symbol"], number.text()
+    assert "write λ (\\lambda) as a letter" in number.diagnosis[0]["message"]
     assert "λ = 0.1 is one of them" in number.diagnosis[0]["message"]
+    # n changes from point to point too: 5 examples written for n is not equivalent (it once was)
+    five = verify(WEIGHT + r"a^{(l-1)}_k \delta^{(l)}_j + \frac{\lambda}{5} w^{(l)}_{jk}", L2)
+    assert not five.equivalent
+    assert [d["code"] for d in five.diagnosis] == ["number_for_symbol"], five.text()
+    assert "write n as a letter" in five.diagnosis[0]["message"]
+
+
+def test_a_sum_over_the_examples_without_its_average_is_n_times_too_large():
+    lhs = r"\frac{\partial C}{\partial w^{(L)}_{jk}} = "
+    assert verify(lhs + r"\frac{1}{n} \sum_x \frac{\partial C_x}{\partial w^{(L)}_{jk}}", Network.parse("3,4,2")).equivalent
+    for rhs, words in ((r"\sum_x \frac{\partial C_x}{\partial w^{(L)}_{jk}}", "n times the true value"),
+                       (r"\frac{1}{n^2} \sum_x \frac{\partial C_x}{\partial w^{(L)}_{jk}}", "1/n of the true value")):
+        result = verify(lhs + rhs, Network.parse("3,4,2"))
+        assert not result.equivalent
+        assert result.diagnosis[0]["code"] == "constant_factor" and words in result.diagnosis[0]["message"], result.text()
     penalised_bias = verify(r"\frac{\partial C}{\partial b^{(l)}_j} = \delta^{(l)}_j + \frac{\lambda}{n} b^{(l)}_j", L2)
     assert not penalised_bias.equivalent and penalised_bias.diagnosis[0]["code"] == "extra_term"
 

@@ -29,7 +29,7 @@ from .shapes import as_expr, free_indices, has_whole_target, layered, neuron_pos
 
 CODES = ("not_elementwise", "other_question", "not_an_answer", "missing_sum", "stray_sum", "cost_for_slope", "wrong_factor", "extra_term", "missing_term", "tiny_difference", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
-         "missing_factor", "extra_factor", "wrong_order", "only_some_layers", "unexplained", "chain_part", "lambda_as_number")
+         "missing_factor", "extra_factor", "wrong_order", "only_some_layers", "unexplained", "chain_part", "number_for_symbol")
 
 MAX_VARIANTS = 80
 
@@ -116,6 +116,11 @@ def _changes(rhs, lhs):
                         f"commute; it is {_named(turned)}", path, turned))
         elif isinstance(node, sp.Indexed) and (node.base in nt.LAYERED or node.base == nt.y):
             out += _index_changes(node, path, pool)
+    if rhs.has(nt.n_examples):  # n changes from point to point, so "n times" is no constant ratio
+        out.append(("constant_factor", "your result is n times the true value: Σₓ adds up the derivatives of the "
+                    "n training examples; the gradient of C is their average, (1/n) Σₓ", (), rhs / nt.n_examples))
+        out.append(("constant_factor", "your result is 1/n of the true value: a stray 1/n (the average over the "
+                    "examples is taken once)", (), rhs * nt.n_examples))
     free = sorted({s for e in _lhs_elements(lhs) for i in e.indices for s in as_expr(i).free_symbols
                    if nt.is_index_symbol(s)}, key=str)
     for n, first in enumerate(free):
@@ -413,8 +418,8 @@ def _factor_diagnosis(rhs, samples, checker, derivation, factors, want, lhs):
         for code, message in terms:
             if code != "term":
                 out.append(_finding(code, message))
-            elif message[1].has(nt.lam) and not message[0].has(nt.lam):
-                out.append(_lambda_as_number(*message, derivation))
+            elif _number_for_symbol(*message, derivation):
+                out.append(_number_for_symbol(*message, derivation))
             else:
                 student_term, true_term = message
                 pairs.append((student_term, [(f, None) for f in split_factors(true_term)[1]]
@@ -440,9 +445,15 @@ def _term_constant_finding(c, student_term, true_term):
                                        f"{_named(true_term)}; the rest of your right-hand side is right")
 
 
-def _lambda_as_number(student_term, true_term, derivation):
-    """The regulariser's term with a number where λ is due: the formula holds for every λ."""
-    strengths = ", ".join(f"λ = {lam:g}" for _, lam in derivation.network.regularisation)
-    return _finding("lambda_as_number", f"write the regularisation strength as \\lambda, not as a number: in "
-                                        f"{_named(student_term)} the formula must hold for every λ (this network's "
-                                        f"{strengths} is one of them); the term is {_named(true_term)}")
+def _number_for_symbol(student_term, true_term, derivation):
+    """A term with a number where λ or n is due (this network's λ, or 5 examples), as a finding, or
+    None: the formula must hold for every λ and n, so verify takes other values at other points."""
+    absent = [q for q in (nt.lam, nt.n_examples) if true_term.has(q) and not student_term.has(q)]
+    if not absent or abs(split_factors(student_term)[0]) == 1:
+        return None  # no number in their place: a factor is simply missing (the factor diagnosis says which)
+    names = " and ".join({nt.lam: "λ (\\lambda)", nt.n_examples: "n"}[q] for q in absent)
+    strengths = "".join(f" (this network's λ = {lam:g} is one of them)" for _, lam in derivation.network.regularisation
+                        if nt.lam in absent)
+    return _finding("number_for_symbol", f"write {names} as a letter, not a number: in {_named(student_term)} the "
+                                         f"formula must hold for every value{strengths}; the term is "
+                                         f"{_named(true_term)}")

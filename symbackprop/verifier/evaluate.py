@@ -28,9 +28,9 @@ MAX_REMEMBERED = 100_000
 """Values of sums remembered (per sum, point and free indices) before the memory starts afresh."""
 _SUM_VALUES = {}
 N_EXAMPLES = 5
-"""The number n of training examples, where a formula names it: (1/n) Σₓ ∂Cₓ/∂w averages n copies
-of the example at the sample point, so it is the derivative for one example whatever n is, while
-Σₓ without 1/n is n times too large."""
+"""The number n of training examples at the first sample point (the others add 2 each): (1/n) Σₓ ∂Cₓ/∂w
+averages n copies of the example at the sample point, so it is the derivative for one example whatever
+n is, while Σₓ without 1/n is n times too large."""
 
 
 class EvaluationError(Exception):
@@ -75,7 +75,8 @@ def compile_index(expr, network=None):
         value = int(expr)
         return lambda env: value
     if expr == nt.n_examples:
-        return lambda env: N_EXAMPLES
+        raise FormulaError("n alone is the number of training examples, not a bound of a sum over neurons; "
+                           "write n_L (or n_l) for the number of neurons in a layer")
     if isinstance(expr, sp.Symbol):
         def bound(env):
             if expr not in env:
@@ -273,7 +274,7 @@ class Compiler:
         if expr == nt.target:
             return lambda p, env: p.y.reshape(-1, 1) if p.y.size > 1 else float(p.y[0])
         if expr == nt.n_examples:
-            return lambda p, env: float(N_EXAMPLES)
+            return lambda p, env: float(p.n)
         if expr == nt.lam:
             return lambda p, env: p.lam
         if expr in nt.COSTS:

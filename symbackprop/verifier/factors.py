@@ -152,7 +152,7 @@ def factor_findings(student_expr, true_factors, evaluator, derivation, lhs):
         extra, missing = [], []
     for piece in missing:
         what = _role_words(piece.role)
-        findings.append(("missing_factor", f"a chain-rule factor is missing: {named(piece.expr)}"
+        findings.append(("missing_factor", f"a {'chain-rule ' if what else ''}factor is missing: {named(piece.expr)}"
                          + (f" ({what})" if what else "")))
     for piece in extra:
         findings.append(("extra_factor", _extra_message(piece, s_factors, derivation, lhs)))

@@ -80,9 +80,9 @@ class Point:
         self.dZ = [None] + [np.asarray(v[0], dtype=float) for v in back.delta[1:]]
         self.dW = [None] + [np.outer(self.dZ[layer], self.a[layer - 1]) for layer in range(1, depth + 1)]
         self.dB = self.dZ
-        # λ of a regularised cost: any value does, as long as a formula cannot be right without it;
-        # n is the one number of examples every formula at this point averages over
-        self.lam, self.n = 0.3 + 0.17 * seed, N_EXAMPLES
+        # λ of a regularised cost and n, the number of training examples: any values do, as long as a
+        # formula cannot be right without them, so both change from point to point (λ/5 for λ/n fails)
+        self.lam, self.n = 0.3 + 0.17 * seed, N_EXAMPLES + 2 * seed
 
     def sigma(self, layer, v):
         """σ of layer ``layer`` at v; for softmax (not element-wise) v is its z^{(L)} or a z^{(L)}_j."""
