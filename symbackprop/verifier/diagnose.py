@@ -418,8 +418,8 @@ def _factor_diagnosis(rhs, samples, checker, derivation, factors, want, lhs):
         for code, message in terms:
             if code != "term":
                 out.append(_finding(code, message))
-            elif _number_for_symbol(*message, derivation):
-                out.append(_number_for_symbol(*message, derivation))
+            elif (number := _number_for_symbol(*message, derivation)) is not None:
+                out.append(number)
             else:
                 student_term, true_term = message
                 pairs.append((student_term, [(f, None) for f in split_factors(true_term)[1]]
