@@ -111,3 +111,28 @@ def test_lambda_without_a_regulariser_and_with_a_subscript_are_one_line_errors()
         verify(WEIGHT + r"\frac{\partial C_0}{\partial w^{(l)}_{jk}} + \frac{\lambda_1}{n} w^{(l)}_{jk}", L2)
     with pytest.raises(SymbackpropError, match="program code"):
         verify(WEIGHT + r"lambda x: x", L2)
+
+
+JACOBIAN = r"\frac{\partial a^{(L)}_i}{\partial z^{(L)}_j} = "
+
+
+def test_the_kronecker_delta_of_the_softmax_jacobian_is_read():
+    """δ_{ij} with two indices and no layer is Kronecker's (δ_j alone stays the error δ^{(L)}_j)."""
+    for rhs in (r"a^{(L)}_i (\delta_{ij} - a^{(L)}_j)", r"a^{(L)}_i (\delta_{i,j} - a^{(L)}_j)",
+                r"a^{(L)}_i \delta_{ij} - a^{(L)}_i a^{(L)}_j", r"a^{(L)}_i (\delta_{ij} - a^{(L)}_j) + \delta_{01}"):
+        result = verify(JACOBIAN + rhs, SOFTMAX)
+        assert result.equivalent, result.text()
+    assert any("Kronecker" in note for note in verify(JACOBIAN + r"a^{(L)}_i (\delta_{ij} - a^{(L)}_j)", SOFTMAX).notes)
+    through = verify(r"\delta^{(L)}_j = \sum_i \frac{\partial C_0}{\partial a^{(L)}_i} a^{(L)}_i (\delta_{ij} - a^{(L)}_j)",
+                     SOFTMAX)
+    assert through.equivalent, through.text()
+    assert verify(r"\delta_j = a_j - y_j", SOFTMAX).equivalent  # one index: the error of layer L
+
+
+def test_kronecker_mistakes_are_not_equivalent():
+    for rhs in (r"a^{(L)}_i (\delta_{ij} - a^{(L)}_i)", r"a^{(L)}_i (1 - a^{(L)}_j)", r"a^{(L)}_i (\delta_{ii} - a^{(L)}_j)",
+                r"a^{(L)}_i (\delta_{ij} + a^{(L)}_j)", r"a^{(L)}_i (\delta_{ij} - a^{(L)}_j) + \delta_{00}"):
+        result = verify(JACOBIAN + rhs, SOFTMAX)
+        assert not result.equivalent, rhs
+    wrong = verify(JACOBIAN + r"a^{(L)}_i (\delta_{ij} - a^{(L)}_i)", SOFTMAX)
+    assert "the neuron index there is j, not i" in wrong.diagnosis[0]["message"]

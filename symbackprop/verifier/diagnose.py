@@ -146,8 +146,8 @@ def _index_changes(e, path, pool):
                 idx = list(e.indices)
                 idx[pos] = other
                 changed = e.base[tuple(idx)]
-                out.append(("wrong_index", f"{_named(e)} should be {_named(changed)}: {current} and {other} count neurons "
-                            "of different layers (j of layer l, k of layer l-1)", path, changed))
+                out.append(("wrong_index", f"{_named(e)} should be {_named(changed)}: the neuron index there is "
+                            f"{other}, not {current}", path, changed))
     if e.base in nt.LAYERED:
         for step in (-1, 1):
             idx = list(e.indices)

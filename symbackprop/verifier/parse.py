@@ -652,10 +652,30 @@ class ToSympy(Transformer_NonRecursive):
         name = r"\delta" if base.kind == "delta" else base.name
         if sups and self._is_layer(sups[0]):
             layer, sups = self.layer_from_sup(sups[0], name), sups[1:]
+        elif base.kind == "delta" and sub is not None and self._index_count(sub) == 2:
+            return self.apply_scripts(self.kronecker(sub), sups)
         else:
             layer = nt.L
             self.notes.append(f"{name} has no layer superscript: read as layer L")
         return self.apply_scripts(self.element(nt.BY_NAME[base.kind].base, layer, sub, name), sups)
+
+    @staticmethod
+    def _index_count(sub):
+        """How many neuron indices a subscript holds: _{ij} and _{i,j} two, and _{01} two digits."""
+        entries = list(sub.entries)
+        if len(entries) == 1 and len(entries[0][0]) == 1 and str(entries[0][0][0]).isdigit():
+            return len(str(entries[0][0][0]))
+        return sum(len(atoms) for atoms, _ in entries)
+
+    def kronecker(self, sub):
+        """δ_{ij} with two neuron indices and no layer: Kronecker's delta, 1 when i = j, else 0 (the
+        softmax Jacobian a_i(δ_{ij} − a_j)); δ_j alone stays the error δ^{(L)}_j."""
+        first, second = self.indices(sub, 2, r"\delta")
+        if first.is_Integer and second.is_Integer:
+            return sp.Integer(int(first == second))
+        self.notes.append(f"δ_{{{first}{second}}} (two indices, no layer) is the Kronecker delta: 1 when "
+                          f"{first} = {second}, else 0")
+        return sp.KroneckerDelta(first, second)
 
     def element(self, base, layer, sub, name):
         if sub is None:
