@@ -186,3 +186,15 @@ def test_softmax_written_out_goes_through_the_output_error():
     ex = next(e for e in notes.context(net)["exercises"] if e.key == "written_out")
     assert not [p for p in ex.answer.atoms(nt.sigma_prime) if nt.layer_of(p.args[0]) == nt.L]
     assert r"\left(a^{(L)}_{p} - y_{p}\right)" in ex.answer_command
+
+
+def test_a_softmax_network_asks_for_its_jacobian_with_the_kronecker_delta():
+    """Only where the output layer is not element-wise; the answer a_i(δ_ij − a_j) verifies and the
+    neuron-by-neuron slope a_i(1 − a_j) is rejected (both by the generic test above as well)."""
+    softmax = {ex.key: ex for ex in notes.context(Network.parse("3,4,3", "tanh,softmax", "log_likelihood"))["exercises"]}
+    jacobian = softmax["jacobian"]
+    assert jacobian.answer.has(sp.KroneckerDelta) and not jacobian.wrong.has(sp.KroneckerDelta)
+    assert r"\delta_{i j}" in jacobian.answer_command
+    assert _run(jacobian.answer_command)[0] == 0 and _run(jacobian.wrong_command)[0] == 1
+    plain = {ex.key for ex in notes.context(Network.parse("3,4,3", "tanh,sigmoid", "cross_entropy"))["exercises"]}
+    assert "jacobian" not in plain

@@ -267,6 +267,13 @@ def exercises(derivation, chain_of, hand=None, counts=None, decay=None):
         out.append(_formula("written_out", lhs, rhs, multi, own, back=back,
                             normalised=not multi.activation(multi.depth).elementwise))
         out.append(_formula("transpose", bp2.matrix_lhs, bp2.matrix_rhs, multi, own))
+    if not multi.activation(multi.depth).elementwise:  # a layer's Jacobian, with Kronecker's delta
+        sm = normalised_section(multi_d)
+        jacobian = _formula("jacobian", sm["jacobian_lhs"], sm["jacobian"], multi, own, raw=sm["raw"],
+                            activation=multi.activation(multi.depth), kronecker=sm["kronecker"],
+                            off_diagonal=sm["other"][1])
+        jacobian.wrong = ordered_xreplace(sm["jacobian"], {sm["kronecker"]: 1})  # as if it acted neuron by neuron
+        out.append(jacobian)
     cancel = cancelling_network(net)
     if cancel is not None:
         d = derive(cancel)

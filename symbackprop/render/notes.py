@@ -179,7 +179,7 @@ def _symbols(depth):
         back_sum_j=nt.partial(nt.C0, nt.a[l, j]), learning_rate=sp.Symbol("eta"),
         layer_weight_jk=nt.w[l, j, k], first_weight=nt.w[1], last_weight=nt.w[L], input_layer=sp.Integer(1),
         a_j=nt.output, y_j=nt.target, output_slope_j=nt.sigma_prime(nt.z[L, j]), lam=nt.lam,
-        output_error_p=nt.delta[L, nt.index_symbol("p")], i_equals_j=sp.Eq(nt.index_symbol("i"), j, evaluate=False),
+        output_error_p=nt.delta[L, nt.index_symbol("p")], i_equals_j=sp.Eq(nt.index_symbol("i"), j, evaluate=False), i_not_j=sp.Ne(nt.index_symbol("i"), j, evaluate=False),
         layer_gradient_jk=nt.partial(nt.C0, nt.w[l, j, k]), lam_over_n=nt.lam / nt.n_examples,
         output_z_i=nt.z[L, nt.index_symbol("i")], output_sensitivity_j=nt.partial(nt.C0, nt.z[L, j]), output=nt.output, one_minus_y=1 - nt.target, output_activation_i=nt.a[L, nt.index_symbol("i")],
         targets_sum=sp.Sum(nt.y[nt.index_symbol("i")], (nt.index_symbol("i"), 0, nt.n[L] - 1)),
