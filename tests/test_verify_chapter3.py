@@ -136,3 +136,6 @@ def test_kronecker_mistakes_are_not_equivalent():
         assert not result.equivalent, rhs
     wrong = verify(JACOBIAN + r"a^{(L)}_i (\delta_{ij} - a^{(L)}_i)", SOFTMAX)
     assert "the neuron index there is j, not i" in wrong.diagnosis[0]["message"]
+    diagonal = verify(JACOBIAN + r"a^{(L)}_i (1 - a^{(L)}_j)", SOFTMAX)  # the slope as if neuron by neuron
+    assert [d["code"] for d in diagonal.diagnosis] == ["missing_kronecker"], diagonal.text()
+    assert "1 stands where the Kronecker delta δ_ij is due" in diagonal.diagnosis[0]["message"]

@@ -29,7 +29,8 @@ from .shapes import as_expr, free_indices, has_whole_target, layered, neuron_pos
 
 CODES = ("not_elementwise", "other_question", "not_an_answer", "missing_sum", "stray_sum", "cost_for_slope", "wrong_factor", "extra_term", "missing_term", "tiny_difference", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
-         "missing_factor", "extra_factor", "wrong_order", "only_some_layers", "unexplained", "chain_part", "number_for_symbol")
+         "missing_factor", "extra_factor", "wrong_order", "only_some_layers", "unexplained", "chain_part", "number_for_symbol",
+         "missing_kronecker")
 
 MAX_VARIANTS = 80
 
@@ -83,6 +84,19 @@ def variants(rhs, lhs, network):
     return out
 
 
+def _one_layer_pair(lhs):
+    """(i, j) of a left-hand side ∂a_i/∂z_j within one layer (a softmax's Jacobian), else None."""
+    if not isinstance(lhs, sp.Derivative) or not isinstance(lhs.expr, sp.Indexed):
+        return None
+    (var, _), = lhs.variable_count
+    top, bottom = lhs.expr, var
+    if not isinstance(bottom, sp.Indexed) or len(top.indices) != 2 or len(bottom.indices) != 2:
+        return None
+    if top.indices[0] != bottom.indices[0] or top.indices[1] == bottom.indices[1]:
+        return None
+    return top.indices[1], bottom.indices[1]
+
+
 def _lhs_elements(lhs):
     if isinstance(lhs, sp.Derivative):
         (var, _), = lhs.variable_count
@@ -116,6 +130,15 @@ def _changes(rhs, lhs):
                         f"commute; it is {_named(turned)}", path, turned))
         elif isinstance(node, sp.Indexed) and (node.base in nt.LAYERED or node.base == nt.y):
             out += _index_changes(node, path, pool)
+    pair = _one_layer_pair(lhs)
+    if pair is not None and not rhs.has(sp.KroneckerDelta):
+        kronecker = sp.KroneckerDelta(*pair)
+        for path, node in _sites(rhs):
+            if node == 1:
+                out.append(("missing_kronecker", f"1 stands where the Kronecker delta {_named(kronecker)} is due: "
+                            f"the slope of {_named(lhs.expr)} by {_named(lhs.variable_count[0][0])} is not the same "
+                            f"for {pair[0]} ≠ {pair[1]} as for {pair[0]} = {pair[1]} (a softmax's outputs share one "
+                            "sum, so each depends on every weighted input of its layer)", path, kronecker))
     if rhs.has(nt.n_examples):  # n changes from point to point, so "n times" is no constant ratio
         out.append(("constant_factor", "your result is n times the true value: Σₓ adds up the derivatives of the "
                     "n training examples; the gradient of C is their average, (1/n) Σₓ", (), rhs / nt.n_examples))
