@@ -139,3 +139,12 @@ def test_kronecker_mistakes_are_not_equivalent():
     diagonal = verify(JACOBIAN + r"a^{(L)}_i (1 - a^{(L)}_j)", SOFTMAX)  # the slope as if neuron by neuron
     assert [d["code"] for d in diagonal.diagnosis] == ["missing_kronecker"], diagonal.text()
     assert "1 stands where the Kronecker delta δ_ij is due" in diagonal.diagnosis[0]["message"]
+
+
+def test_the_cost_slope_written_for_the_softmax_error_is_named():
+    for rhs, network in ((r"-\frac{y_j}{a^{(L)}_j}", SOFTMAX), (r"\frac{\partial C_0}{\partial a^{(L)}_j}", SOFTMAX),
+                         (r"2(a^{(L)}_j - y_j)", Network.parse("3,4,3", "tanh,softmax", "quadratic"))):
+        result = verify(r"\delta^{(L)}_j = " + rhs, network)
+        assert not result.equivalent
+        assert [d["code"] for d in result.diagnosis] == ["slope_for_error"], result.text()
+        assert "Jᵀ∇_a C" in result.diagnosis[0]["message"]

@@ -30,7 +30,7 @@ from .shapes import as_expr, free_indices, has_whole_target, layered, neuron_pos
 CODES = ("not_elementwise", "other_question", "not_an_answer", "missing_sum", "stray_sum", "cost_for_slope", "wrong_factor", "extra_term", "missing_term", "tiny_difference", "shape_mismatch", "sigma_for_sigma_prime", "sigma_prime_for_sigma", "swapped_indices",
          "wrong_index", "wrong_layer", "missing_transpose", "extra_transpose", "flipped_sign", "constant_factor",
          "missing_factor", "extra_factor", "wrong_order", "only_some_layers", "unexplained", "chain_part", "number_for_symbol",
-         "missing_kronecker")
+         "missing_kronecker", "slope_for_error")
 
 MAX_VARIANTS = 80
 
@@ -258,7 +258,8 @@ def diagnose(formula, rhs, samples, checker, derivation, factors, want):
     chain-rule factors (value, role) of the statement the derivation has for the left side."""
     lhs = formula.lhs
     findings = []
-    normalised = _elementwise_slope_on_a_normalised_layer(rhs, derivation)
+    normalised = (_elementwise_slope_on_a_normalised_layer(rhs, derivation)
+                  or _slope_for_error(rhs, samples, checker, derivation, lhs))
     if normalised:
         return [normalised]
     for s, layer in _missing_sums(rhs, lhs):
@@ -357,6 +358,25 @@ def _elementwise_slope_on_a_normalised_layer(rhs, derivation):
                 f"{_named(node)} to multiply by; BP1 is δ^(L) = Jᵀ∇_a C with J_ij = ∂a_i/∂z_j = {_named(jacobian)}"
                 + result))
     return None
+
+
+def _slope_for_error(rhs, samples, checker, derivation, lhs):
+    """δ^{(L)}_j written as ∂C₀/∂a^{(L)}_j on a softmax output: the step through its Jacobian is missing."""
+    network = derivation.network
+    entry = network.activation(network.depth)
+    if entry.elementwise or not (isinstance(lhs, sp.Indexed) and lhs.base == nt.delta and len(lhs.indices) == 2):
+        return None
+    if sp.sympify(lhs.indices[0]).subs(nt.L, network.depth) != network.depth:
+        return None
+    evaluator = Evaluator(checker, samples)
+    student, slope = evaluator.values(rhs), evaluator.values(nt.partial(nt.C0, nt.a[lhs.indices]))
+    if student is None or slope is None or student.shape != slope.shape or not np.allclose(student, slope, rtol=1e-9):
+        return None
+    return _finding("slope_for_error", (
+        f"this is {_named(nt.partial(nt.C0, nt.a[lhs.indices]))}, the cost's slope by the output; the error "
+        f"{_named(lhs)} = ∂C₀/∂z goes on through the {entry.words} layer, whose every output depends on every z: "
+        f"BP1 is δ^(L) = Jᵀ∇_a C with the Jacobian J_ij = ∂a_i/∂z_j"
+        + (f", which with this cost gives {_named(derivation.output_error)}" if derivation.output_error_cancels else "")))
 
 
 def _stray_sums(rhs, lhs, checker):
