@@ -45,6 +45,11 @@ HINTS = {
     "cdotp": "write \\cdot", "ast": "write \\cdot", "otimes": "write \\odot for the entry-by-entry product",
     "epsilon": "δ is written \\delta", "varepsilon": "δ is written \\delta",
     "Delta": "the error δ is written \\delta", "varsigma": "write \\sigma", "mathcal": "the cost is written C",
+    "eta": "verify checks derivatives, not the gradient-descent step: write the gradient, e.g. "
+           "\\frac{\\partial C}{\\partial w^{(l)}_{jk}} = ...",
+    "rightarrow": "verify reads equations: write the gradient, e.g. \\frac{\\partial C}{\\partial w^{(l)}_{jk}} = ...",
+    "to": "verify reads equations: write the gradient, e.g. \\frac{\\partial C}{\\partial w^{(l)}_{jk}} = ...",
+    "mapsto": "verify reads equations: write the gradient, e.g. \\frac{\\partial C}{\\partial w^{(l)}_{jk}} = ...",
 }
 
 _CODE = re.compile(

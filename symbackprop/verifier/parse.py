@@ -872,7 +872,7 @@ _TOKEN_HINTS = {
     "TOP": "^T goes right after what it transposes, as in (a^{(L-1)})^T",
     "CARET": "a power or a superscript needs something before it",
 }
-_CHARACTER_HINTS = {"|": "absolute values are not read", "<": "verify reads equations (=), not inequalities",
+_CHARACTER_HINTS = {"|": r"absolute values are not read (for L1's slope w/|w| write \operatorname{sgn}(w))", "<": "verify reads equations (=), not inequalities",
                     ">": "verify reads equations (=), not inequalities", "!": "factorials are not read",
                     "\\": "a backslash starts a command, e.g. \\frac or \\sigma"}
 
