@@ -148,3 +148,15 @@ def test_the_cost_slope_written_for_the_softmax_error_is_named():
         assert not result.equivalent
         assert [d["code"] for d in result.diagnosis] == ["slope_for_error"], result.text()
         assert "Jᵀ∇_a C" in result.diagnosis[0]["message"]
+
+
+def test_the_witness_network_keeps_the_regulariser():
+    """On 1-1-1-1 with L2, a transposed or index-swapped penalty term only shows on a wider network, which
+    must carry λ too (without it, reading λ failed there and the wrong answer stood as equivalent)."""
+    narrow = Network.parse("1,1,1,1", l2=0.3)
+    for formula in (r"\frac{\partial C}{\partial w^l} = \delta^l (a^{l-1})^T + \frac{\lambda}{n} (w^l)^T",
+                    r"\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j + \frac{\lambda}{n} w^l_{kj}"):
+        result = verify(formula, narrow)
+        assert not result.equivalent, result.text()
+        assert result.network.regularisation == narrow.regularisation and result.network.sizes == (3, 3, 3, 3)
+    assert verify(r"\frac{\partial C}{\partial w^l} = \delta^l (a^{l-1})^T + \frac{\lambda}{n} w^l", narrow).equivalent

@@ -135,11 +135,12 @@ def about_indices(parsed):
 
 
 def witness_network(network):
-    """The network of the same depth, activations and cost with every layer WITNESS_WIDTH wide
-    or wider, or None when the network is that wide already."""
+    """The network of the same depth, activations, cost and regulariser with every layer WITNESS_WIDTH
+    wide or wider, or None when the network is that wide already."""
     if min(network.sizes) >= WITNESS_WIDTH:
         return None
-    return Network(tuple(max(w, WITNESS_WIDTH) for w in network.sizes), network.activations, network.cost)
+    return Network(tuple(max(w, WITNESS_WIDTH) for w in network.sizes), network.activations, network.cost,
+                   network.regularisation)
 
 
 def _counterexample(sample, lhs, rhs, want, checker, samples, bad, number, parsed):
