@@ -160,3 +160,10 @@ def test_the_witness_network_keeps_the_regulariser():
         assert not result.equivalent, result.text()
         assert result.network.regularisation == narrow.regularisation and result.network.sizes == (3, 3, 3, 3)
     assert verify(r"\frac{\partial C}{\partial w^l} = \delta^l (a^{l-1})^T + \frac{\lambda}{n} w^l", narrow).equivalent
+
+
+def test_indices_swapped_in_the_chain_rules_term_beside_the_penalty_are_named():
+    result = verify(WEIGHT + r"a^{(l-1)}_j \delta^{(l)}_k + \frac{\lambda}{n} w^{(l)}_{jk}", L2)
+    assert not result.equivalent
+    assert [d["code"] for d in result.diagnosis] == ["swapped_indices"], result.text()
+    assert "swapped in the term a^(l-1)_j·δ^(l)_k" in result.diagnosis[0]["message"]

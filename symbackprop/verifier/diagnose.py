@@ -151,6 +151,12 @@ def _changes(rhs, lhs):
             out.append(("swapped_indices", f"{first} and {second} are swapped throughout the right-hand side: "
                         f"{first} and {second} count neurons of different layers", None,
                         {first: second, second: first}))
+            if isinstance(rhs, sp.Add):  # in one term only: the chain rule's term beside a regulariser's
+                for i, term in enumerate(rhs.args):
+                    if {first, second} <= term.free_symbols:
+                        out.append(("swapped_indices", f"{first} and {second} are swapped in the term "
+                                    f"{_named(term)}: {first} and {second} count neurons of different layers",
+                                    (i,), term.xreplace({first: second, second: first})))
     return out
 
 
