@@ -279,7 +279,7 @@ def _layers_exist(expr, depth):
         letter = nt.letter(e)
         if letter is None or letter.lowest_layer is None:
             continue
-        layer = sp.sympify(e.indices[0]).subs(nt.L, depth)
+        layer = nt.concrete_layer(e.indices[0], depth)
         if layer.is_Integer and not letter.lowest_layer <= int(layer) <= depth:
             return False
     return True

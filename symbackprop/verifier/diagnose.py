@@ -355,7 +355,7 @@ def _elementwise_slope_on_a_normalised_layer(rhs, derivation):
         return None
     for node in rhs.atoms(nt.sigma_prime):
         layer = nt.layer_of(next(iter(node.args[0].atoms(sp.Indexed)), None)) if node.args[0].atoms(sp.Indexed) else None
-        if layer is not None and sp.sympify(layer).subs(nt.L, network.depth) == network.depth:
+        if layer is not None and nt.concrete_layer(layer, network.depth) == network.depth:
             jacobian = derivation.slope(entry.name).derivative
             result = (f"; with this cost it comes to δ^(L) = {_named(derivation.output_error)}"
                       if derivation.output_error_cancels else "")
@@ -372,7 +372,7 @@ def _slope_for_error(rhs, samples, checker, derivation, lhs):
     entry = network.activation(network.depth)
     if entry.elementwise or not (isinstance(lhs, sp.Indexed) and lhs.base == nt.delta and len(lhs.indices) == 2):
         return None
-    if sp.sympify(lhs.indices[0]).subs(nt.L, network.depth) != network.depth:
+    if nt.concrete_layer(lhs.indices[0], network.depth) != network.depth:
         return None
     evaluator = Evaluator(checker, samples)
     student, slope = evaluator.values(rhs), evaluator.values(nt.partial(nt.C0, nt.a[lhs.indices]))

@@ -51,7 +51,7 @@ def expected(lhs, derivation, shorthand, rhs=None):
 def _concrete(partial, depth):
     """True when the layer of ∂C₀/∂a^{(m)} is a fixed layer (L - 1, 2), not one relative to l."""
     (variable, _), = partial.variable_count
-    return sp.sympify(variable.indices[0]).subs(nt.L, depth).is_Integer
+    return nt.concrete_layer(variable.indices[0], depth).is_Integer
 
 
 def in_students_form(want, rhs):
